@@ -1,0 +1,42 @@
+# rdma CNI plugin. `make` builds build/rdma; `make test` runs the host tests; `make e2e` the
+# real-kernel tests in the VM; `make demo` the demo in the VM.
+BUN        := node_modules/.bin/bun
+TSC        := node_modules/.bin/tsc
+BIOME      := node_modules/.bin/biome
+VERSION    := $(shell node -p "require('./package.json').version")
+COMMIT     := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+SOURCES    := $(shell find src -name '*.ts')
+DEFINES    := --define RDMA_CNI_VERSION='"$(VERSION)"' --define RDMA_CNI_COMMIT='"$(COMMIT)"' --define RDMA_CNI_BUILD_DATE='"$(BUILD_DATE)"'
+
+.PHONY: all build test tests unit lint e2e demo clean
+
+all: build
+
+build: build/rdma
+
+$(BUN):
+	npm ci
+
+build/rdma: $(SOURCES) package.json | $(BUN)
+	@mkdir -p build
+	$(BUN) build --compile --minify $(DEFINES) src/main.ts --outfile build/rdma
+
+# Host tests: unit tests, tests in real network namespaces (root), and build/rdma run as a process.
+test: build
+	test/run-host-tests
+
+tests: test
+
+lint: | $(BUN)
+	$(TSC) -p .
+	$(BIOME) lint src test
+
+e2e: build
+	test/vm/e2e
+
+demo: build
+	test/vm/demo
+
+clean:
+	rm -rf build

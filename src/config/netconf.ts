@@ -1,0 +1,242 @@
+/**
+ * The network configuration on stdin and its prevResult: parsed and validated, pure.
+ * Either a valid NetConf comes back or a CniError naming the field is thrown.
+ */
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import { isSupported, isWellFormed, SUPPORTED_VERSIONS } from "../cni/version.ts";
+import { type DeviceId, isDeviceId, parseDeviceId } from "./deviceid.ts";
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
+
+export interface ResultInterface {
+  name: string;
+  sandbox?: string;
+  pciID?: string;
+}
+
+export interface PrevResult {
+  /** The object as it came, printed back unchanged by ADD. */
+  raw: Record<string, unknown>;
+  cniVersion?: string;
+  interfaces: ResultInterface[];
+}
+
+export interface ValidAttachment {
+  containerID: string;
+  ifname: string;
+}
+
+export interface NetConf {
+  cniVersion: string;
+  name: string;
+  type: string;
+  /** runtimeConfig.deviceID if given, else the top-level deviceID. */
+  deviceId?: DeviceId;
+  deviceIdField?: "runtimeConfig.deviceID" | "deviceID";
+  prevResult?: PrevResult;
+  debug: boolean;
+  logLevel?: LogLevel;
+  logFile?: string;
+  stateDir?: string;
+  /** cni.dev/valid-attachments, for GC. */
+  validAttachments?: ValidAttachment[];
+  deviceInfoFile?: string;
+}
+
+// Spec: the network name starts with an alphanumeric and continues with alphanumerics, _ . -
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const MAX_NETWORK_NAME = 253;
+
+function configError(field: string, problem: string): CniError {
+  return new CniError(ErrorCode.InvalidConfig, `invalid network config: ${field} ${problem}`);
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function optionalString(obj: Json, key: string, field = key): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw configError(field, `must be a string, got ${typeName(v)}`);
+  return v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+/** Decodes stdin bytes as a JSON object (code 6 on failure). */
+export function decodeJsonObject(bytes: Uint8Array, what: string): Json {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new CniError(ErrorCode.DecodingFailure, `${what} is not valid UTF-8`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : "parse error";
+    throw new CniError(ErrorCode.DecodingFailure, `${what} is not valid JSON: ${reason}`);
+  }
+  if (!isObject(value)) throw new CniError(ErrorCode.DecodingFailure, `${what} must be a JSON object, got ${typeName(value)}`);
+  return value;
+}
+
+/** Only the version, for VERSION and for choosing the version of an error reply. */
+export function parseCniVersion(obj: Json): string {
+  const v = obj.cniVersion;
+  if (v === undefined || v === "") {
+    throw new CniError(ErrorCode.IncompatibleVersion, "invalid network config: cniVersion is missing");
+  }
+  if (typeof v !== "string") {
+    throw new CniError(ErrorCode.IncompatibleVersion, `invalid network config: cniVersion must be a string, got ${typeName(v)}`);
+  }
+  if (!isWellFormed(v)) {
+    throw new CniError(ErrorCode.IncompatibleVersion, `invalid network config: cniVersion ${JSON.stringify(v.slice(0, 40))} is not a version like 1.1.0`);
+  }
+  if (!isSupported(v)) {
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `cniVersion ${v} is not supported`,
+      `supported versions: ${SUPPORTED_VERSIONS.join(", ")}`,
+    );
+  }
+  return v;
+}
+
+export function parseNetConf(obj: Json): NetConf {
+  const cniVersion = parseCniVersion(obj);
+
+  const name = obj.name;
+  if (typeof name !== "string" || name === "") throw configError("name", name === undefined ? "is missing" : "must be a non-empty string");
+  if (name.length > MAX_NETWORK_NAME || !NETWORK_NAME.test(name)) {
+    throw configError("name", `${JSON.stringify(name.slice(0, 80))} must be at most ${MAX_NETWORK_NAME} characters of letters, digits, _ . - starting with a letter or digit`);
+  }
+  const type = obj.type;
+  if (typeof type !== "string" || type === "") throw configError("type", "must be a non-empty string");
+
+  const conf: NetConf = { cniVersion, name, type, debug: false };
+
+  const runtimeConfig = obj.runtimeConfig;
+  if (runtimeConfig !== undefined && runtimeConfig !== null && !isObject(runtimeConfig)) {
+    throw configError("runtimeConfig", `must be an object, got ${typeName(runtimeConfig)}`);
+  }
+  const rc: Json = isObject(runtimeConfig) ? runtimeConfig : {};
+  const runtimeDeviceId = optionalString(rc, "deviceID", "runtimeConfig.deviceID");
+  const topDeviceId = optionalString(obj, "deviceID");
+  // runtimeConfig carries what the runtime resolved for this very attachment: it wins.
+  const [rawDeviceId, field] =
+    runtimeDeviceId !== undefined && runtimeDeviceId !== ""
+      ? [runtimeDeviceId, "runtimeConfig.deviceID" as const]
+      : [topDeviceId, "deviceID" as const];
+  if (rawDeviceId !== undefined && rawDeviceId !== "") {
+    const parsed = parseDeviceId(rawDeviceId);
+    if (!isDeviceId(parsed)) throw configError(field, parsed.error);
+    conf.deviceId = parsed;
+    conf.deviceIdField = field;
+  }
+  conf.deviceInfoFile = optionalString(rc, "CNIDeviceInfoFile", "runtimeConfig.CNIDeviceInfoFile");
+
+  const args = obj.args;
+  if (args !== undefined && args !== null) {
+    if (!isObject(args)) throw configError("args", `must be an object, got ${typeName(args)}`);
+    const cni = args.cni;
+    if (cni !== undefined && cni !== null) {
+      if (!isObject(cni)) throw configError("args.cni", `must be an object, got ${typeName(cni)}`);
+      const debug = cni.debug;
+      if (debug !== undefined && debug !== null) {
+        if (typeof debug !== "boolean") throw configError("args.cni.debug", `must be a boolean, got ${typeName(debug)}`);
+        conf.debug = debug;
+      }
+    }
+  }
+
+  const logLevel = optionalString(obj, "logLevel");
+  if (logLevel !== undefined) {
+    if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+      throw configError("logLevel", `must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel.slice(0, 40))}`);
+    }
+    conf.logLevel = logLevel as LogLevel;
+  }
+  conf.logFile = optionalString(obj, "logFile");
+  conf.stateDir = optionalString(obj, "stateDir");
+
+  if (obj.prevResult !== undefined && obj.prevResult !== null) conf.prevResult = parsePrevResult(obj.prevResult, cniVersion);
+
+  const valid = obj["cni.dev/valid-attachments"];
+  if (valid !== undefined && valid !== null) conf.validAttachments = parseValidAttachments(valid);
+  return conf;
+}
+
+export function parsePrevResult(value: unknown, cniVersion: string): PrevResult {
+  if (!isObject(value)) throw configError("prevResult", `must be an object, got ${typeName(value)}`);
+  const version = optionalString(value, "cniVersion", "prevResult.cniVersion");
+  if (version !== undefined && version !== cniVersion) {
+    // libcni converts prevResult to the network's version before it calls the next plugin.
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `prevResult.cniVersion ${JSON.stringify(version.slice(0, 40))} does not match the config's cniVersion ${cniVersion}`,
+    );
+  }
+  const interfaces: ResultInterface[] = [];
+  const list = value.interfaces;
+  if (list !== undefined && list !== null) {
+    if (!Array.isArray(list)) throw configError("prevResult.interfaces", `must be an array, got ${typeName(list)}`);
+    list.forEach((item: unknown, i: number) => {
+      const field = `prevResult.interfaces[${i}]`;
+      if (!isObject(item)) throw configError(field, `must be an object, got ${typeName(item)}`);
+      const name = optionalString(item, "name", `${field}.name`);
+      if (name === undefined) throw configError(`${field}.name`, "is missing");
+      const iface: ResultInterface = { name };
+      const sandbox = optionalString(item, "sandbox", `${field}.sandbox`);
+      if (sandbox !== undefined) iface.sandbox = sandbox;
+      const pciID = optionalString(item, "pciID", `${field}.pciID`);
+      if (pciID !== undefined && pciID !== "") iface.pciID = pciID;
+      interfaces.push(iface);
+    });
+  }
+  for (const key of ["ips", "routes"] as const) {
+    const v = value[key];
+    if (v !== undefined && v !== null && !Array.isArray(v)) throw configError(`prevResult.${key}`, `must be an array, got ${typeName(v)}`);
+  }
+  const dns = value.dns;
+  if (dns !== undefined && dns !== null && !isObject(dns)) throw configError("prevResult.dns", `must be an object, got ${typeName(dns)}`);
+  return { raw: value, cniVersion: version, interfaces };
+}
+
+function parseValidAttachments(value: unknown): ValidAttachment[] {
+  const field = "cni.dev/valid-attachments";
+  if (!Array.isArray(value)) throw configError(field, `must be an array, got ${typeName(value)}`);
+  return value.map((item: unknown, i: number) => {
+    if (!isObject(item)) throw configError(`${field}[${i}]`, `must be an object, got ${typeName(item)}`);
+    const containerID = item.containerID;
+    const ifname = item.ifname;
+    if (typeof containerID !== "string") throw configError(`${field}[${i}].containerID`, "must be a string");
+    if (typeof ifname !== "string") throw configError(`${field}[${i}].ifname`, "must be a string");
+    return { containerID, ifname };
+  });
+}
+
+/**
+ * The deviceID to use and where it came from: config first, then the pciID of the container
+ * interface in a 1.1 prevResult.
+ */
+export function deviceIdFor(conf: NetConf, ifName: string): { deviceId: DeviceId; source: string } | undefined {
+  if (conf.deviceId && conf.deviceIdField) return { deviceId: conf.deviceId, source: conf.deviceIdField };
+  // Only the container interface (CNI_IFNAME inside a sandbox): a host-side peer's pciID says nothing.
+  const iface = conf.prevResult?.interfaces.find((i) => i.name === ifName && i.sandbox !== undefined && i.sandbox !== "");
+  if (iface?.pciID) {
+    const parsed = parseDeviceId(iface.pciID);
+    if (!isDeviceId(parsed)) throw configError(`prevResult interface ${iface.name} pciID`, parsed.error);
+    return { deviceId: parsed, source: `prevResult pciID of ${iface.name}` };
+  }
+  return undefined;
+}

@@ -1,0 +1,69 @@
+/** Entry point: wiring only. With no arguments the executable is the CNI plugin. */
+import * as fs from "node:fs";
+import { versionLine } from "./buildinfo.ts";
+import { type CniIo, runCni } from "./cni/dispatch.ts";
+import { LinuxNetns } from "./netns/netns.ts";
+import { NetlinkRdma } from "./rdma/netlink.ts";
+
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+function readStdin(max: number): Uint8Array {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") {
+        Bun.sleepSync(1);
+        continue;
+      }
+      if (code === "EOF" || code === "EBADF") break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    total += n;
+    if (total > max) break;
+  }
+  return Buffer.concat(chunks);
+}
+
+const write = (fd: number) => (s: string) => void fs.writeSync(fd, s);
+
+function runPlugin(): number {
+  const io: CniIo = { env: process.env, readStdin, stdout: write(1), stderr: write(2) };
+  const lockTimeoutMs = Number(process.env.RDMA_CNI_LOCK_TIMEOUT_MS) || DEFAULT_LOCK_TIMEOUT_MS;
+  return runCni(io, (log) => ({
+    kernel: new NetlinkRdma(),
+    netns: new LinuxNetns(),
+    sysfsRoot: process.env.RDMA_CNI_SYSFS_ROOT || "/sys",
+    log,
+    lockTimeoutMs,
+    now: () => new Date(),
+  }));
+}
+
+/** Subcommands of the same executable; each module is loaded only when asked for. */
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  "--version": async () => (write(1)(`${versionLine()}\n`), 0),
+};
+
+const USAGE = `usage:
+  rdma                 the CNI plugin (CNI_COMMAND and the network config on stdin)
+  rdma --version       print version, commit and build date
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [arg, ...rest] = argv;
+  if (arg === undefined) return runPlugin();
+  const sub = SUBCOMMANDS[arg];
+  if (sub) return sub(rest);
+  write(2)(`rdma: unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+  return 2;
+}
+
+process.exitCode = await main(process.argv.slice(2));

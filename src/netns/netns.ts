@@ -1,0 +1,95 @@
+/**
+ * Network namespaces: open a netns path (checked to really be one), and run a function with the
+ * calling thread inside another netns, coming straight back. JavaScript runs on one thread, so
+ * "the calling thread" is the whole plugin for the duration of the synchronous function.
+ */
+import * as fs from "node:fs";
+import * as sys from "../sys/libc.ts";
+import { O_CLOEXEC } from "../sys/libc.ts";
+
+export interface NetnsHandle {
+  readonly fd: number;
+  readonly path: string;
+}
+
+export type NetnsOpenError = { kind: "missing"; reason: string } | { kind: "not-netns"; reason: string };
+
+export class NetnsError extends Error {
+  constructor(
+    readonly kind: "missing" | "not-netns" | "enter",
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "NetnsError";
+  }
+}
+
+export interface Netns {
+  /** The calling thread's own netns. */
+  current(): NetnsHandle;
+  /** Opens `path` and checks it is a network namespace; throws NetnsError otherwise. */
+  open(path: string): NetnsHandle;
+  /** Runs `fn` inside `target`, then returns to where the thread was, even if `fn` throws. */
+  inside<T>(target: NetnsHandle, fn: () => T): T;
+  close(handle: NetnsHandle): void;
+  /** A stable identity (device and inode of nsfs) for comparing two handles. */
+  identity(handle: NetnsHandle): string;
+}
+
+export class LinuxNetns implements Netns {
+  current(): NetnsHandle {
+    return this.open("/proc/thread-self/ns/net");
+  }
+
+  open(path: string): NetnsHandle {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, fs.constants.O_RDONLY | O_CLOEXEC);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ESRCH") throw new NetnsError("missing", path, `netns ${path} does not exist`);
+      throw new NetnsError("not-netns", path, `cannot open netns ${path}: ${(e as Error).message}`);
+    }
+    let type: number;
+    try {
+      type = sys.namespaceType(fd);
+    } catch {
+      fs.closeSync(fd);
+      throw new NetnsError("not-netns", path, `${path} is not a namespace file`);
+    }
+    if (type !== sys.CLONE_NEWNET) {
+      fs.closeSync(fd);
+      throw new NetnsError("not-netns", path, `${path} is a namespace, but not a network namespace`);
+    }
+    return { fd, path };
+  }
+
+  inside<T>(target: NetnsHandle, fn: () => T): T {
+    const home = this.current();
+    try {
+      try {
+        sys.setns(target.fd, sys.CLONE_NEWNET);
+      } catch (e) {
+        throw new NetnsError("enter", target.path, `cannot enter netns ${target.path}: ${(e as Error).message}`);
+      }
+      try {
+        return fn();
+      } finally {
+        // Staying in the pod's netns would make every later step act on the wrong namespace.
+        sys.setns(home.fd, sys.CLONE_NEWNET);
+      }
+    } finally {
+      this.close(home);
+    }
+  }
+
+  close(handle: NetnsHandle): void {
+    fs.closeSync(handle.fd);
+  }
+
+  identity(handle: NetnsHandle): string {
+    const st = fs.fstatSync(handle.fd);
+    return `${st.dev}:${st.ino}`;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * ADD: find the RDMA device of the VF/SF, write the record, move the device into the pod's netns,
+ * mark the record attached, and hand prevResult on. Every step that changed something registers
+ * its undo before the next one runs.
+ */
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import { deviceIdFor } from "../config/netconf.ts";
+import { findDevice } from "../rdma/kernel.ts";
+import { lookupRdmaDevice } from "../rdma/sysfs.ts";
+import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
+import { sameKey } from "../state/store.ts";
+import type { PluginDeps, Request } from "./deps.ts";
+import { deviceInNetns, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
+
+export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
+  const { env, conf, store } = req;
+  if (!conf.prevResult) {
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      "invalid network config: prevResult is missing: the rdma plugin must be chained after the plugin that moves the VF's or SF's netdev into the pod (sriov, host-device, ...)",
+    );
+  }
+  const target = deviceIdFor(conf, env.ifName);
+  if (!target) {
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      `invalid network config: no deviceID for ${env.ifName}: set "deviceID" in the network config, let the runtime pass runtimeConfig.deviceID (capability "deviceID", as Multus does with the SR-IOV device plugin), or chain after a plugin whose ${"1.1.0"} result gives the container interface a pciID`,
+    );
+  }
+  const deviceId = target.deviceId.id;
+  requireExclusiveMode(deps);
+  const key: AttachmentKey = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
+  const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
+  const undo: { what: string; run: () => void }[] = [];
+  try {
+    const lock = store.lockDevice(deviceId, deps.lockTimeoutMs);
+    try {
+      const existing = store.get(key);
+      if (existing) {
+        if (existing.deviceId !== deviceId) {
+          throw new CniError(
+            ErrorCode.DeviceBusy,
+            `attachment ${describeKey(key)} already holds RDMA device ${existing.rdmaDevice} (deviceID ${existing.deviceId}), not ${deviceId}: DEL it first`,
+          );
+        }
+        const there = deviceInNetns(deps, pod, existing.rdmaIndex);
+        if (there && existing.netns === env.netns) {
+          // A repeated ADD that already succeeded (or got as far as the move before it died).
+          if (existing.phase !== "attached") store.put({ ...existing, phase: "attached", updatedAt: deps.now().toISOString() });
+          deps.log.info("ADD repeated: device already in the pod", { device: there.name, deviceId });
+          return conf.prevResult.raw;
+        }
+        // The record outlived its move (a crash before the move, or the device came back): redo it.
+        deps.log.warn("stale record before ADD; attaching again", { record: existing.phase, device: existing.rdmaDevice });
+      }
+
+      const lookup = lookupRdmaDevice(deps.sysfsRoot, target.deviceId);
+      if (lookup.found === "many") {
+        throw new CniError(ErrorCode.DeviceNotFound, `deviceID ${deviceId} (from ${target.source}) has several RDMA devices: ${lookup.names.join(", ")}; expected exactly one`);
+      }
+      if (lookup.found === "none") throw notOnHost(req, deviceId, target.source, lookup.reason);
+      const device = findDevice(deps.kernel, lookup.name);
+      if (!device) {
+        throw new CniError(ErrorCode.DeviceNotFound, `RDMA device ${lookup.name} of deviceID ${deviceId} is in sysfs but RDMA netlink does not list it in this network namespace`);
+      }
+
+      const now = deps.now().toISOString();
+      const record: AttachmentRecord = {
+        version: 1,
+        ...key,
+        deviceId,
+        rdmaDevice: device.name,
+        rdmaIndex: device.index,
+        netns: env.netns,
+        phase: "moving",
+        createdAt: now,
+        updatedAt: now,
+      };
+      store.put(record);
+      undo.push({ what: "remove the record", run: () => store.remove(key) });
+
+      moveIntoPod(deps, device, pod);
+      undo.push({ what: `move ${device.name} back to the host`, run: () => moveBackToHost(deps, device, pod) });
+
+      store.put({ ...record, phase: "attached", updatedAt: deps.now().toISOString() });
+      deps.log.info("RDMA device moved into the pod", { device: device.name, deviceId, netns: env.netns });
+      undo.length = 0;
+      return conf.prevResult.raw;
+    } catch (e) {
+      for (const step of undo.reverse()) {
+        try {
+          step.run();
+        } catch (undoErr) {
+          deps.log.error(`ADD failed and could not ${step.what}`, { error: (undoErr as Error).message });
+        }
+      }
+      throw e;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    deps.netns.close(pod);
+  }
+}
+
+function describeKey(k: AttachmentKey): string {
+  return `(network ${k.network}, container ${k.containerId}, interface ${k.ifName})`;
+}
+
+/** The device is not on the host: say who holds it, if a record knows. */
+function notOnHost(req: Request, deviceId: string, source: string, reason: string): CniError {
+  const key: AttachmentKey = { network: req.conf.name, containerId: req.env.containerId, ifName: req.env.ifName };
+  const holder = req.store.list().records.find((r) => r.deviceId === deviceId && !sameKey(r, key));
+  if (holder) {
+    return new CniError(
+      ErrorCode.DeviceBusy,
+      `RDMA device ${holder.rdmaDevice} (deviceID ${deviceId}) is attached to another pod: ${describeKey(holder)} in netns ${holder.netns}`,
+    );
+  }
+  return new CniError(ErrorCode.DeviceNotFound, `no RDMA device found for deviceID ${deviceId} (from ${source}): ${reason}`);
+}

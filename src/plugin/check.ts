@@ -1,0 +1,27 @@
+/** CHECK: the record exists, is complete, and its device is in the pod's netns. */
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import type { PluginDeps, Request } from "./deps.ts";
+import { deviceInNetns, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
+
+export function check(req: Request, deps: PluginDeps): void {
+  const { env, conf, store } = req;
+  requireExclusiveMode(deps);
+  const key = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
+  const record = store.get(key);
+  const where = `network ${key.network}, container ${key.containerId}, interface ${key.ifName}`;
+  if (!record) throw new CniError(ErrorCode.CheckFailed, `CHECK: no attachment record for ${where}`);
+  if (record.phase !== "attached") throw new CniError(ErrorCode.CheckFailed, `CHECK: the attachment for ${where} is in phase ${record.phase}, not attached`);
+  if (conf.deviceId && conf.deviceId.id !== record.deviceId) {
+    throw new CniError(ErrorCode.CheckFailed, `CHECK: ${conf.deviceIdField} is ${conf.deviceId.id} but the attachment holds ${record.deviceId}`);
+  }
+  const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
+  try {
+    const device = deviceInNetns(deps, pod, record.rdmaIndex);
+    if (!device) throw new CniError(ErrorCode.CheckFailed, `CHECK: RDMA device ${record.rdmaDevice} is not in netns ${env.netns}`);
+    if (device.name !== record.rdmaDevice) {
+      throw new CniError(ErrorCode.CheckFailed, `CHECK: RDMA device ${record.rdmaIndex} in netns ${env.netns} is named ${device.name}, expected ${record.rdmaDevice}`);
+    }
+  } finally {
+    deps.netns.close(pod);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * DEL: idempotent. Moves the device back to the host if it is in the pod's netns, then drops the
+ * record. A netns that is gone took nothing with it: the kernel hands a dying netns's RDMA devices
+ * back to the host.
+ */
+import { NetnsError } from "../netns/netns.ts";
+import type { AttachmentRecord, Store } from "../state/store.ts";
+import type { PluginDeps, Request } from "./deps.ts";
+import { moveBackToHost, rdmaAbsent, rdmaUnavailable } from "./kernel-steps.ts";
+
+export function del(req: Request, deps: PluginDeps): void {
+  const { env, conf, store } = req;
+  const key = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
+  const first = store.get(key);
+  if (!first) {
+    deps.log.debug("DEL: no record, nothing to do", { ...key });
+    return;
+  }
+  releaseAttachment(first, env.netns, store, deps);
+}
+
+/** Shared by DEL and GC: under the device's lock, bring the device home and drop the record. */
+export function releaseAttachment(seen: AttachmentRecord, netnsPath: string, store: Store, deps: PluginDeps): void {
+  const lock = store.lockDevice(seen.deviceId, deps.lockTimeoutMs);
+  try {
+    const record = store.get(seen); // re-read under the lock: another call may have finished first
+    if (!record) return;
+    const path = netnsPath !== "" ? netnsPath : record.netns;
+    let pod;
+    try {
+      pod = deps.netns.open(path);
+    } catch (e) {
+      if (!(e instanceof NetnsError)) throw e;
+      deps.log.info("DEL: pod netns is gone; the kernel returned the device to the host", { netns: path, device: record.rdmaDevice, reason: e.message });
+      store.remove(record);
+      return;
+    }
+    try {
+      let inPod;
+      try {
+        inPod = deps.netns.inside(pod, () => deps.kernel.listDevices()).find((d) => d.index === record.rdmaIndex);
+      } catch (e) {
+        if (!rdmaAbsent(e)) throw e instanceof NetnsError ? e : rdmaUnavailable(e);
+        // No RDMA subsystem at all (module unloaded): no device can be left anywhere.
+        deps.log.warn("DEL: the RDMA subsystem is gone; dropping the record", { device: record.rdmaDevice, error: (e as Error).message });
+        inPod = undefined;
+      }
+      if (inPod) {
+        try {
+          moveBackToHost(deps, inPod, pod);
+          deps.log.info("RDMA device moved back to the host", { device: inPod.name, deviceId: record.deviceId });
+        } catch (e) {
+          // In shared mode (a node rebooted into it) devices are in every netns and never move.
+          if (modeOrUndefined(deps) !== "shared") throw e;
+          deps.log.warn("DEL: the RDMA subsystem is in shared mode; nothing to move back", { device: inPod.name });
+        }
+      } else {
+        deps.log.info("DEL: device is not in the pod netns (already back, or gone)", { device: record.rdmaDevice, phase: record.phase });
+      }
+      store.remove(record);
+    } finally {
+      deps.netns.close(pod);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+function modeOrUndefined(deps: PluginDeps): string | undefined {
+  try {
+    return deps.kernel.netnsMode();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,22 @@
+/** What the plugin's verbs work with: interfaces only, wired by main.ts or by a test. */
+import type { CniEnv } from "../cni/env.ts";
+import type { NetConf } from "../config/netconf.ts";
+import type { Logger } from "../log.ts";
+import type { Netns } from "../netns/netns.ts";
+import type { RdmaKernel } from "../rdma/kernel.ts";
+import type { Store } from "../state/store.ts";
+
+export interface PluginDeps {
+  kernel: RdmaKernel;
+  netns: Netns;
+  sysfsRoot: string;
+  log: Logger;
+  lockTimeoutMs: number;
+  now(): Date;
+}
+
+export interface Request {
+  env: CniEnv;
+  conf: NetConf;
+  store: Store;
+}

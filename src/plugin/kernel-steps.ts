@@ -1,0 +1,104 @@
+/**
+ * The kernel steps the verbs share, each turning kernel and netns failures into CniErrors that say
+ * what failed and what to do.
+ */
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import { type NetnsHandle, NetnsError } from "../netns/netns.ts";
+import { KernelError, type RdmaDevice } from "../rdma/kernel.ts";
+import { Errno, errnoName } from "../sys/libc.ts";
+import type { PluginDeps } from "./deps.ts";
+
+export const EXCLUSIVE_MODE_HELP =
+  "set the RDMA subsystem to netns exclusive mode: add 'options ib_core netns_mode=0' to /etc/modprobe.d/ib_core.conf and reload ib_core (or reboot), or run 'rdma system set netns exclusive' while no network namespace other than the host's exists";
+
+/** True when the error means there is no RDMA subsystem to talk to at all. */
+export function rdmaAbsent(e: unknown): boolean {
+  return (
+    e instanceof KernelError &&
+    (e.errno === Errno.EPROTONOSUPPORT || e.errno === Errno.EAFNOSUPPORT || e.errno === Errno.ENOENT)
+  );
+}
+
+export function rdmaUnavailable(e: unknown): CniError {
+  const why = e instanceof Error ? e.message : String(e);
+  const hint = rdmaAbsent(e) ? " (is the ib_core module loaded? the host kernel has no RDMA netlink)" : "";
+  return new CniError(ErrorCode.RdmaUnavailable, `the RDMA subsystem is not reachable: ${why}${hint}`);
+}
+
+/** ADD and CHECK need exclusive mode: in shared mode a device is in every netns and cannot move. */
+export function requireExclusiveMode(deps: PluginDeps): void {
+  let mode: string;
+  try {
+    mode = deps.kernel.netnsMode();
+  } catch (e) {
+    throw rdmaUnavailable(e);
+  }
+  if (mode !== "exclusive") {
+    throw new CniError(ErrorCode.NetnsModeNotExclusive, `the RDMA subsystem is in netns ${mode} mode; this plugin needs exclusive mode`, EXCLUSIVE_MODE_HELP);
+  }
+}
+
+export function openPodNetns(deps: PluginDeps, path: string, variable: string): NetnsHandle {
+  try {
+    return deps.netns.open(path);
+  } catch (e) {
+    if (e instanceof NetnsError) throw new CniError(ErrorCode.NetnsInvalid, `${variable}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The device with `index` as seen from inside `ns`, or undefined. */
+export function deviceInNetns(deps: PluginDeps, ns: NetnsHandle, index: number): RdmaDevice | undefined {
+  try {
+    return deps.netns.inside(ns, () => deps.kernel.listDevices()).find((d) => d.index === index);
+  } catch (e) {
+    if (e instanceof NetnsError) throw new CniError(ErrorCode.NetnsInvalid, e.message);
+    throw rdmaUnavailable(e);
+  }
+}
+
+export function deviceOnHost(deps: PluginDeps, index: number): RdmaDevice | undefined {
+  try {
+    return deps.kernel.listDevices().find((d) => d.index === index);
+  } catch (e) {
+    throw rdmaUnavailable(e);
+  }
+}
+
+function explainMove(e: unknown): string {
+  if (!(e instanceof KernelError)) return e instanceof Error ? e.message : String(e);
+  switch (e.errno) {
+    case Errno.EOPNOTSUPP:
+      return `${e.message}: the RDMA subsystem is in shared mode, or the device's driver cannot change netns`;
+    case Errno.ENODEV:
+      return `${e.message}: the device is not in the calling network namespace`;
+    case Errno.EPERM:
+      return `${e.message}: CAP_NET_ADMIN is needed in both network namespaces`;
+    default:
+      return `${e.message} (${errnoName(e.errno)})`;
+  }
+}
+
+/** Moves `device` from the host into `pod`. */
+export function moveIntoPod(deps: PluginDeps, device: RdmaDevice, pod: NetnsHandle): void {
+  try {
+    deps.kernel.moveDevice(device.index, pod.fd);
+  } catch (e) {
+    throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${device.name} into netns ${pod.path}: ${explainMove(e)}`);
+  }
+}
+
+/**
+ * Moves `device` from `pod` back to the plugin's own netns. The kernel checks that the sending
+ * thread is in the device's netns, so the request is sent from inside the pod's netns.
+ */
+export function moveBackToHost(deps: PluginDeps, device: RdmaDevice, pod: NetnsHandle): void {
+  const host = deps.netns.current();
+  try {
+    deps.netns.inside(pod, () => deps.kernel.moveDevice(device.index, host.fd));
+  } catch (e) {
+    throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${device.name} from netns ${pod.path} back to the host: ${explainMove(e)}`);
+  } finally {
+    deps.netns.close(host);
+  }
+}

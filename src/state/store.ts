@@ -1,0 +1,203 @@
+/**
+ * Attachment records: one JSON file per (network, container ID, interface), written to a temp file
+ * and renamed into place, so a crash leaves the old record or the new one, never half of one.
+ * Layout under the state dir:
+ *   attachments/<encoded key>.json   records
+ *   locks/<encoded device id>.lock   per-device flock files
+ */
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import { O_CLOEXEC } from "../sys/libc.ts";
+import { acquireLock, type Lock } from "./lock.ts";
+
+export const RECORD_VERSION = 1;
+
+export interface AttachmentKey {
+  network: string;
+  containerId: string;
+  ifName: string;
+}
+
+/** "moving": written before the device is moved (it may be on either side); "attached": moved. */
+export type Phase = "moving" | "attached";
+
+export interface AttachmentRecord extends AttachmentKey {
+  version: typeof RECORD_VERSION;
+  deviceId: string;
+  rdmaDevice: string;
+  rdmaIndex: number;
+  netns: string;
+  phase: Phase;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Store {
+  readonly dir: string;
+  get(key: AttachmentKey): AttachmentRecord | undefined;
+  put(record: AttachmentRecord): void;
+  remove(key: AttachmentKey): void;
+  /** Every record, and the files that could not be read as one. */
+  list(): { records: AttachmentRecord[]; unreadable: { file: string; reason: string }[] };
+  lockDevice(deviceId: string, timeoutMs: number): Lock;
+}
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const MAX_FILE_NAME = 200;
+const MAX_RECORD_BYTES = 64 * 1024;
+
+/** Escapes every byte outside [A-Za-z0-9_-] as %XX: no '/', no '.', so no way out of the directory. */
+export function encodeComponent(s: string): string {
+  let out = "";
+  for (const byte of Buffer.from(s, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** File name of a record: readable when it fits, a hash of the key when it does not. */
+export function recordFileName(key: AttachmentKey): string {
+  const readable = [key.network, key.containerId, key.ifName].map(encodeComponent).join(".");
+  if (readable.length <= MAX_FILE_NAME) return `${readable}.json`;
+  const hash = createHash("sha256").update(JSON.stringify([key.network, key.containerId, key.ifName])).digest("hex");
+  return `sha256-${hash}.json`;
+}
+
+export function sameKey(a: AttachmentKey, b: AttachmentKey): boolean {
+  return a.network === b.network && a.containerId === b.containerId && a.ifName === b.ifName;
+}
+
+function stateError(what: string, err: unknown): CniError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new CniError(ErrorCode.StateFailure, `state: ${what}: ${reason}`);
+}
+
+/** Validates a parsed record; returns a reason when it is not one. */
+export function checkRecord(v: unknown): AttachmentRecord | string {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "not a JSON object";
+  const r = v as Record<string, unknown>;
+  if (r.version !== RECORD_VERSION) return `unsupported record version ${JSON.stringify(r.version)}`;
+  for (const k of ["network", "containerId", "ifName", "deviceId", "rdmaDevice", "netns", "createdAt", "updatedAt"]) {
+    if (typeof r[k] !== "string") return `field ${k} is not a string`;
+  }
+  if (typeof r.rdmaIndex !== "number" || !Number.isInteger(r.rdmaIndex) || r.rdmaIndex < 0) return "field rdmaIndex is not an index";
+  if (r.phase !== "moving" && r.phase !== "attached") return `unknown phase ${JSON.stringify(r.phase)}`;
+  return r as unknown as AttachmentRecord;
+}
+
+function ensureDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} is not a directory (a symlink is not accepted)`);
+}
+
+export class FileStore implements Store {
+  private readonly attachments: string;
+  private readonly locks: string;
+
+  constructor(readonly dir: string) {
+    this.attachments = `${dir}/attachments`;
+    this.locks = `${dir}/locks`;
+  }
+
+  /** Creates the directories (mode 0700). Separate from the constructor so reads never create. */
+  init(): this {
+    try {
+      ensureDir(this.dir);
+      ensureDir(this.attachments);
+      ensureDir(this.locks);
+      fs.accessSync(this.attachments, fs.constants.W_OK);
+    } catch (e) {
+      throw stateError(`cannot use state directory ${this.dir}`, e);
+    }
+    return this;
+  }
+
+  private pathOf(key: AttachmentKey): string {
+    return `${this.attachments}/${recordFileName(key)}`;
+  }
+
+  get(key: AttachmentKey): AttachmentRecord | undefined {
+    const file = this.pathOf(key);
+    const rec = this.readFile(file);
+    if (rec === undefined) return undefined;
+    if (typeof rec === "string") throw new CniError(ErrorCode.StateFailure, `state: record ${file} is unreadable: ${rec}`);
+    if (!sameKey(rec, key)) throw new CniError(ErrorCode.StateFailure, `state: record ${file} belongs to another attachment`);
+    return rec;
+  }
+
+  /** undefined: no file; string: why the file is not a record. */
+  private readFile(file: string): AttachmentRecord | string | undefined {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      return (e as Error).message;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) return "not a regular file";
+      if (st.size > MAX_RECORD_BYTES) return `${st.size} bytes is too large for a record`;
+      return checkRecord(JSON.parse(fs.readFileSync(fd, "utf8")));
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  put(record: AttachmentRecord): void {
+    const final = this.pathOf(record);
+    const tmp = `${this.attachments}/.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+    try {
+      const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600);
+      try {
+        fs.writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, final);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw stateError(`cannot write record ${final}`, e);
+    }
+  }
+
+  remove(key: AttachmentKey): void {
+    try {
+      fs.rmSync(this.pathOf(key), { force: true });
+    } catch (e) {
+      throw stateError(`cannot remove record ${this.pathOf(key)}`, e);
+    }
+  }
+
+  list(): { records: AttachmentRecord[]; unreadable: { file: string; reason: string }[] } {
+    const records: AttachmentRecord[] = [];
+    const unreadable: { file: string; reason: string }[] = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.attachments);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return { records, unreadable };
+      throw stateError(`cannot list ${this.attachments}`, e);
+    }
+    for (const name of names.sort()) {
+      if (!name.endsWith(".json")) continue;
+      const file = `${this.attachments}/${name}`;
+      const rec = this.readFile(file);
+      if (rec === undefined) continue; // removed meanwhile
+      if (typeof rec === "string") unreadable.push({ file, reason: rec });
+      else if (recordFileName(rec) !== name) unreadable.push({ file, reason: "file name does not match the record's key" });
+      else records.push(rec);
+    }
+    return { records, unreadable };
+  }
+
+  lockDevice(deviceId: string, timeoutMs: number): Lock {
+    return acquireLock(`${this.locks}/${encodeComponent(deviceId)}.lock`, timeoutMs, `RDMA device ${deviceId}`);
+  }
+}

@@ -1,0 +1,242 @@
+# shellcheck shell=bash
+# Shared by test/vm/setup, run, e2e and demo. Sourced, not run.
+#
+# Everything downloaded or built lives in the cache (outside the repo):
+#   $RDMA_TESTBED_CACHE (default /var/cache/rdma-cni-testbed)
+#     debs/                 .deb files fetched with apt-get download
+#     kernel/<kver>/        the kernel image, modules, headers and kbuild (dpkg -x)
+#     cni/<debname>/        containernetworking-plugins (dpkg -x)
+#     module/<key>/         rdma_sim.ko built from test/vm/module
+#     initramfs/base-<key>.cpio   the guest's system (busybox, iproute2, modules, init)
+#     initramfs/plugin-<key>.cpio build/rdma and its libraries (initramfs mode only)
+
+TB_VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TB_REPO=$(cd "$TB_VM_DIR/../.." && pwd)
+TB_CACHE=${RDMA_TESTBED_CACHE:-/var/cache/rdma-cni-testbed}
+TB_PLUGIN=${RDMA_TESTBED_PLUGIN:-$TB_REPO/build/rdma}
+# How build/rdma reaches the guest: 9p (shared folder, default) or initramfs.
+TB_PLUGIN_MODE=${RDMA_TESTBED_PLUGIN_MODE:-9p}
+TB_VERBOSE=${RDMA_TESTBED_VERBOSE:-0}
+TB_APT_UPDATED=0
+
+tb_log() { printf '%s\n' "testbed: $*" >&2; }
+tb_die() { printf '%s\n' "testbed: error: $*" >&2; exit 1; }
+tb_now() { date +%s.%N; }
+tb_elapsed() { awk -v a="$1" -v b="$(tb_now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+tb_apt_update() {
+	if [ "$TB_APT_UPDATED" = 0 ]; then
+		tb_log "apt-get update"
+		apt-get update -qq >/dev/null || tb_die "apt-get update failed"
+		TB_APT_UPDATED=1
+	fi
+}
+
+# tb_need_pkgs PKG... : install the Debian packages that are missing.
+tb_need_pkgs() {
+	local missing="" p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	[ "$(id -u)" = 0 ] || tb_die "need root to install:$missing"
+	tb_apt_update
+	tb_log "installing:$missing"
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+		tb_die "apt-get install$missing failed"
+}
+
+tb_host_pkgs() {
+	tb_need_pkgs qemu-system-x86 busybox-static cpio kmod iproute2 gcc make libelf-dev \
+		util-linux coreutils findutils gawk
+}
+
+# tb_fetch_deb PKG : path of PKG's .deb (candidate version) in the cache, downloading it once.
+tb_fetch_deb() {
+	local pkg=$1 ver file
+	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ { print $2 }')
+	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+		# no package lists yet: use a cached copy if there is one
+		file=$(ls -1 "$TB_CACHE/debs/${pkg}_"*.deb 2>/dev/null | sort -V | tail -n 1)
+		if [ -n "$file" ]; then echo "$file"; return 0; fi
+		tb_apt_update
+		ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ { print $2 }')
+		[ -n "$ver" ] && [ "$ver" != "(none)" ] || tb_die "no Debian package $pkg"
+	fi
+	# file names encode the epoch colon as %3a
+	file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver#*:}_"*.deb 2>/dev/null | head -n 1)
+	if [ -z "$file" ]; then
+		mkdir -p "$TB_CACHE/debs/tmp"
+		tb_log "downloading $pkg $ver"
+		(cd "$TB_CACHE/debs/tmp" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1) ||
+			(tb_apt_update && cd "$TB_CACHE/debs/tmp" && apt-get download -q "$pkg=$ver" >/dev/null) ||
+			tb_die "apt-get download $pkg failed"
+		mv "$TB_CACHE/debs/tmp/${pkg}_"*.deb "$TB_CACHE/debs/"
+		file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver#*:}_"*.deb | head -n 1)
+	fi
+	echo "$file"
+}
+
+# The kernel version that linux-image-amd64 depends on now (e.g. 6.1.0-56-amd64).
+tb_kernel_version() {
+	local kver
+	[ -n "${RDMA_TESTBED_KVER:-}" ] && { echo "$RDMA_TESTBED_KVER"; return 0; }
+	kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n 1)
+	if [ -z "$kver" ]; then
+		kver=$(ls -1 "$TB_CACHE/kernel" 2>/dev/null | grep -- '-amd64$' | sort -V | tail -n 1)
+		[ -n "$kver" ] && [ -e "$TB_CACHE/kernel/$kver/.complete" ] && { echo "$kver"; return 0; }
+		tb_apt_update
+		kver=$(apt-cache depends linux-image-amd64 |
+			sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n 1)
+	fi
+	[ -n "$kver" ] || tb_die "cannot resolve linux-image-amd64's kernel"
+	echo "$kver"
+}
+
+# Unpack kernel image, headers and kbuild for $TB_KVER into $TB_KDIR (once).
+tb_prepare_kernel() {
+	TB_KVER=$(tb_kernel_version)
+	TB_KDIR=$TB_CACHE/kernel/$TB_KVER
+	[ -e "$TB_KDIR/.complete" ] && return 0
+	local abi=${TB_KVER%-amd64} series deb tmp
+	series=$(echo "$TB_KVER" | cut -d. -f1,2)
+	tmp=$TB_KDIR.tmp
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	for deb in "linux-image-$TB_KVER" "linux-headers-$TB_KVER" "linux-headers-$abi-common" \
+		"linux-kbuild-$series"; do
+		dpkg -x "$(tb_fetch_deb "$deb")" "$tmp/root"
+	done
+	# The arch headers include the common tree by its absolute /usr/src path.
+	sed -i "s|/usr/src/|$TB_KDIR/root/usr/src/|" "$tmp/root/usr/src/linux-headers-$TB_KVER/Makefile"
+	rm -rf "$TB_KDIR"
+	mv "$tmp" "$TB_KDIR"
+	# the path baked into the Makefile is the final one
+	touch "$TB_KDIR/.complete"
+}
+
+tb_prepare_cni() {
+	local deb
+	deb=$(tb_fetch_deb containernetworking-plugins)
+	TB_CNI_DIR=$TB_CACHE/cni/$(basename "$deb" .deb)
+	if [ ! -x "$TB_CNI_DIR/root/usr/lib/cni/host-device" ]; then
+		rm -rf "$TB_CNI_DIR"
+		mkdir -p "$TB_CNI_DIR"
+		dpkg -x "$deb" "$TB_CNI_DIR/root"
+	fi
+}
+
+tb_hash_files() { cat "$@" | sha256sum | cut -c1-16; }
+
+# Build rdma_sim.ko (once per kernel and source) into $TB_MODULE.
+tb_build_module() {
+	local key dir
+	key=$(printf '%s\n' "$TB_KVER" | cat - "$TB_VM_DIR/module/rdma_sim.c" "$TB_VM_DIR/module/Makefile" |
+		sha256sum | cut -c1-16)
+	dir=$TB_CACHE/module/$key
+	TB_MODULE=$dir/rdma_sim.ko
+	[ -e "$TB_MODULE" ] && return 0
+	tb_log "building rdma_sim.ko for $TB_KVER"
+	rm -rf "$dir.tmp"
+	mkdir -p "$dir.tmp"
+	cp "$TB_VM_DIR/module/rdma_sim.c" "$TB_VM_DIR/module/Makefile" "$dir.tmp/"
+	if ! make -s -C "$TB_KDIR/root/usr/src/linux-headers-$TB_KVER" M="$dir.tmp" modules \
+		>"$dir.tmp/build.log" 2>&1; then
+		cat "$dir.tmp/build.log" >&2
+		tb_die "module build failed"
+	fi
+	rm -rf "$dir"
+	mv "$dir.tmp" "$dir"
+}
+
+# tb_copy_with_libs STAGE FILE [DEST] : copy an executable and the shared libraries ldd names.
+tb_copy_with_libs() {
+	local stage=$1 file=$2 dest=${3:-$2} lib
+	mkdir -p "$stage$(dirname "$dest")"
+	cp -L "$file" "$stage$dest"
+	for lib in $(ldd "$file" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/.*\(0x/ { print $1 }'); do
+		[ -e "$stage$lib" ] && continue
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+}
+
+# Guest kernel modules, in load order: virtio NICs, 9p, RDMA core.
+tb_guest_modules() {
+	local root=$1 m
+	for m in virtio_pci virtio_net 9pnet_virtio 9p ib_core ib_uverbs; do
+		modprobe -d "$root" -S "$TB_KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++'
+}
+
+# Build the base initramfs (everything but the payload and the plugin) into $TB_BASE.
+tb_build_base() {
+	local key stage m name
+	key=$( (
+		echo "$TB_KVER $TB_CNI_DIR $TB_MODULE"
+		dpkg-query -W busybox-static iproute2 libc6
+		cat "$TB_VM_DIR/guest/init" "$TB_VM_DIR/lib.sh"
+	) | sha256sum | cut -c1-16)
+	TB_BASE=$TB_CACHE/initramfs/base-$key.cpio
+	[ -e "$TB_BASE" ] && return 0
+	tb_log "building the guest's base initramfs"
+	stage=$TB_CACHE/initramfs/stage-$key
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc/testbed,proc,sys,dev,run,tmp,mnt,opt/cni/bin,lib/modules,var/lib,payload}
+	ln -s ../run "$stage/var/run"
+	cp /bin/busybox "$stage/bin/busybox"
+	for name in $(/bin/busybox --list); do
+		[ "$name" = busybox ] || ln -s busybox "$stage/bin/$name"
+	done
+	# iproute2 in /usr/sbin, which comes first on the guest's PATH (busybox has an `ip` too)
+	tb_copy_with_libs "$stage" /bin/ip /usr/sbin/ip
+	tb_copy_with_libs "$stage" /usr/bin/rdma /usr/sbin/rdma
+	tb_copy_with_libs "$stage" "$TB_CNI_DIR/root/usr/lib/cni/host-device" /opt/cni/bin/host-device
+	mkdir -p "$stage/lib/modules/$TB_KVER"
+	: >"$stage/etc/testbed/modules"
+	for m in $(tb_guest_modules "$TB_KDIR/root"); do
+		cp "$m" "$stage/lib/modules/$TB_KVER/"
+		echo "/lib/modules/$TB_KVER/$(basename "$m")" >>"$stage/etc/testbed/modules"
+	done
+	cp "$TB_MODULE" "$stage/lib/modules/$TB_KVER/rdma_sim.ko"
+	cp "$TB_VM_DIR/guest/init" "$stage/init"
+	chmod 755 "$stage/init"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+	echo "root:x:0:" >"$stage/etc/group"
+	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$TB_BASE.tmp"
+	mv "$TB_BASE.tmp" "$TB_BASE"
+	rm -rf "$stage"
+}
+
+# Everything a boot needs, built or fetched once. Sets TB_KVER TB_KDIR TB_MODULE TB_BASE.
+tb_prepare() {
+	tb_host_pkgs
+	mkdir -p "$TB_CACHE"
+	exec 8>"$TB_CACHE/.lock"
+	flock 8
+	tb_prepare_kernel
+	tb_prepare_cni
+	tb_build_module
+	tb_build_base
+	flock -u 8
+	exec 8>&-
+}
+
+# An initramfs fragment with the plugin and the libraries it needs (initramfs mode).
+tb_plugin_cpio() {
+	local key stage
+	key=$(stat -c '%s %Y %i' "$TB_PLUGIN" | sha256sum | cut -c1-16)
+	TB_PLUGIN_CPIO=$TB_CACHE/initramfs/plugin-$key.cpio
+	[ -e "$TB_PLUGIN_CPIO" ] && return 0
+	stage=$TB_CACHE/initramfs/pstage-$key
+	rm -rf "$stage"
+	tb_copy_with_libs "$stage" "$TB_PLUGIN" /opt/cni/bin/rdma
+	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$TB_PLUGIN_CPIO.tmp"
+	mv "$TB_PLUGIN_CPIO.tmp" "$TB_PLUGIN_CPIO"
+	rm -rf "$stage"
+	# keep only the newest few
+	ls -1t "$TB_CACHE"/initramfs/plugin-*.cpio | tail -n +4 | xargs -r rm -f
+}
