@@ -9,7 +9,7 @@ BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 SOURCES    := $(shell find src -name '*.ts')
 DEFINES    := --define RDMA_CNI_VERSION='"$(VERSION)"' --define RDMA_CNI_COMMIT='"$(COMMIT)"' --define RDMA_CNI_BUILD_DATE='"$(BUILD_DATE)"'
 
-.PHONY: all build test tests unit lint e2e demo clean
+.PHONY: all build test tests test-all lint e2e demo clean
 
 all: build
 
@@ -27,6 +27,10 @@ test: build
 	test/run-host-tests
 
 tests: test
+
+# What CI runs: lint, host tests and the VM end-to-end tests, summed into one line.
+test-all: build
+	test/run-all
 
 lint: | $(BUN)
 	$(TSC) -p .

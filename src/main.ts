@@ -4,6 +4,7 @@ import { versionLine } from "./buildinfo.ts";
 import { type CniIo, runCni } from "./cni/dispatch.ts";
 import { LinuxNetns } from "./netns/netns.ts";
 import { NetlinkRdma } from "./rdma/netlink.ts";
+import { FileStore } from "./state/store.ts";
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -44,17 +45,23 @@ function runPlugin(): number {
     log,
     lockTimeoutMs,
     now: () => new Date(),
+    openStore: (dir) => new FileStore(dir).init(),
   }));
 }
 
 /** Subcommands of the same executable; each module is loaded only when asked for. */
 const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  "--version": async () => (write(1)(`${versionLine()}\n`), 0),
+  "--version": async () => {
+    write(1)(`${versionLine()}\n`);
+    return 0;
+  },
+  install: async (argv) => (await import("./install/install.ts")).main(argv),
 };
 
 const USAGE = `usage:
   rdma                 the CNI plugin (CNI_COMMAND and the network config on stdin)
   rdma --version       print version, commit and build date
+  rdma install         copy this executable into the CNI bin dir and wait (rdma install --help)
 `;
 
 async function main(argv: string[]): Promise<number> {

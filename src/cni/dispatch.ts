@@ -12,7 +12,6 @@ import { del } from "../plugin/del.ts";
 import type { PluginDeps } from "../plugin/deps.ts";
 import { gc } from "../plugin/gc.ts";
 import { status } from "../plugin/status.ts";
-import { FileStore } from "../state/store.ts";
 import { argsDebug, type CniEnv, parseCommand, parseEnv } from "./env.ts";
 import { asCniError, CniError, ErrorCode } from "./errors.ts";
 import { atLeast, LATEST_VERSION, SUPPORTED_VERSIONS } from "./version.ts";
@@ -57,9 +56,11 @@ export function runCni(io: CniIo, makeDeps: DepsFactory, roots: Roots = { stateD
     configureLogging(log, conf, env, roots);
     log.debug("CNI call", { command: env.command, containerId: env.containerId, ifName: env.ifName, netns: env.netns, network: conf.name });
 
+    // Validated even when the environment overrides it: a bad config is refused either way.
+    const configuredStateDir = conf.stateDir ? confinedPath("stateDir", conf.stateDir, roots.stateDirRoot) : undefined;
+    const stateDir = io.env.RDMA_CNI_STATE_DIR || configuredStateDir || DEFAULT_STATE_DIR;
     const deps = makeDeps(log);
-    const stateDir = io.env.RDMA_CNI_STATE_DIR || (conf.stateDir ? confinedPath("stateDir", conf.stateDir, roots.stateDirRoot) : DEFAULT_STATE_DIR);
-    const req = () => ({ env, conf, store: new FileStore(stateDir).init() });
+    const req = () => ({ env, conf, store: deps.openStore(stateDir) });
     switch (env.command) {
       case "ADD": {
         const result = add(req(), deps);

@@ -28,11 +28,11 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
     );
   }
   const deviceId = target.deviceId.id;
-  requireExclusiveMode(deps);
   const key: AttachmentKey = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
   const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
   const undo: { what: string; run: () => void }[] = [];
   try {
+    requireExclusiveMode(deps);
     const lock = store.lockDevice(deviceId, deps.lockTimeoutMs);
     try {
       const existing = store.get(key);

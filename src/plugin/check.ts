@@ -5,7 +5,6 @@ import { deviceInNetns, openPodNetns, requireExclusiveMode } from "./kernel-step
 
 export function check(req: Request, deps: PluginDeps): void {
   const { env, conf, store } = req;
-  requireExclusiveMode(deps);
   const key = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
   const record = store.get(key);
   const where = `network ${key.network}, container ${key.containerId}, interface ${key.ifName}`;
@@ -16,6 +15,7 @@ export function check(req: Request, deps: PluginDeps): void {
   }
   const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
   try {
+    requireExclusiveMode(deps);
     const device = deviceInNetns(deps, pod, record.rdmaIndex);
     if (!device) throw new CniError(ErrorCode.CheckFailed, `CHECK: RDMA device ${record.rdmaDevice} is not in netns ${env.netns}`);
     if (device.name !== record.rdmaDevice) {

@@ -3,7 +3,8 @@
  * record. A netns that is gone took nothing with it: the kernel hands a dying netns's RDMA devices
  * back to the host.
  */
-import { NetnsError } from "../netns/netns.ts";
+import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
+import type { RdmaDevice } from "../rdma/kernel.ts";
 import type { AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { moveBackToHost, rdmaAbsent, rdmaUnavailable } from "./kernel-steps.ts";
@@ -26,7 +27,7 @@ export function releaseAttachment(seen: AttachmentRecord, netnsPath: string, sto
     const record = store.get(seen); // re-read under the lock: another call may have finished first
     if (!record) return;
     const path = netnsPath !== "" ? netnsPath : record.netns;
-    let pod;
+    let pod: NetnsHandle;
     try {
       pod = deps.netns.open(path);
     } catch (e) {
@@ -36,7 +37,7 @@ export function releaseAttachment(seen: AttachmentRecord, netnsPath: string, sto
       return;
     }
     try {
-      let inPod;
+      let inPod: RdmaDevice | undefined;
       try {
         inPod = deps.netns.inside(pod, () => deps.kernel.listDevices()).find((d) => d.index === record.rdmaIndex);
       } catch (e) {

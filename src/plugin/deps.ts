@@ -13,6 +13,8 @@ export interface PluginDeps {
   log: Logger;
   lockTimeoutMs: number;
   now(): Date;
+  /** Opens (creating if needed) the record store in a state directory. */
+  openStore(dir: string): Store;
 }
 
 export interface Request {

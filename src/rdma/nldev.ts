@@ -150,7 +150,8 @@ export function attrString(attrs: Map<number, Uint8Array>, type: number): string
 /** The errno of an NLMSG_ERROR message (0 for an ACK), as a positive number. */
 export function decodeError(payload: Uint8Array): number {
   if (payload.length < 4) throw new NetlinkDecodeError(`NLMSG_ERROR payload of ${payload.length} bytes`);
-  return -new DataView(payload.buffer, payload.byteOffset, 4).getInt32(0, true);
+  const error = new DataView(payload.buffer, payload.byteOffset, 4).getInt32(0, true);
+  return error === 0 ? 0 : -error;
 }
 
 // The requests the plugin sends.

@@ -1,0 +1,106 @@
+/**
+ * An in-memory RDMA subsystem behind the RdmaKernel interface, for the host, whose kernel has no
+ * RDMA. It keeps the rules the real one enforces (see FACTS.md): in exclusive mode a device is
+ * visible only from its own netns, only a caller in the device's netns may move it, and shared
+ * mode refuses moves.
+ */
+import { KernelError, type NetnsMode, type RdmaDevice, type RdmaKernel } from "../../src/rdma/kernel.ts";
+
+const ENODEV = 19;
+const EOPNOTSUPP = 95;
+const EBUSY = 16;
+const EPROTONOSUPPORT = 93;
+const EEXIST = 17;
+
+export interface FakeDevice extends RdmaDevice {
+  /** Identity of the netns the device is in. */
+  ns: string;
+}
+
+export interface FakeRdmaOptions {
+  /** Identity of the netns the calling thread is in now. */
+  currentNs(): string;
+  /** Identity of the netns behind an fd passed to a move. */
+  nsOfFd(fd: number): string;
+  /** Called after a device changed netns, e.g. to update a fake sysfs tree. */
+  onMove?(device: FakeDevice, from: string, to: string): void;
+}
+
+export class FakeRdma implements RdmaKernel {
+  mode: NetnsMode = "exclusive";
+  /** When true, every call fails as on a host without ib_core. */
+  absent = false;
+  /** Injected failure for the next move, then cleared. */
+  failNextMove: number | undefined;
+  readonly devices: FakeDevice[] = [];
+  readonly calls: string[] = [];
+  private nextIndex = 1;
+
+  constructor(private readonly opts: FakeRdmaOptions) {}
+
+  addDevice(name: string, ns: string): FakeDevice {
+    const d = { index: this.nextIndex++, name, ns };
+    this.devices.push(d);
+    return d;
+  }
+
+  device(name: string): FakeDevice {
+    const d = this.devices.find((x) => x.name === name);
+    if (!d) throw new Error(`fake: no device ${name}`);
+    return d;
+  }
+
+  private reachable(op: string): void {
+    this.calls.push(op);
+    if (this.absent) throw new KernelError(op, EPROTONOSUPPORT, `${op}: socket: EPROTONOSUPPORT (errno 93)`);
+  }
+
+  private visible(d: FakeDevice): boolean {
+    return this.mode === "shared" || d.ns === this.opts.currentNs();
+  }
+
+  netnsMode(): NetnsMode {
+    this.reachable("netnsMode");
+    return this.mode;
+  }
+
+  setNetnsMode(mode: NetnsMode): void {
+    this.reachable("setNetnsMode");
+    this.mode = mode;
+  }
+
+  listDevices(): RdmaDevice[] {
+    this.reachable("listDevices");
+    return this.devices.filter((d) => this.visible(d)).map(({ index, name }) => ({ index, name }));
+  }
+
+  moveDevice(index: number, netnsFd: number): void {
+    this.reachable("moveDevice");
+    const op = `move RDMA device ${index}`;
+    if (this.failNextMove !== undefined) {
+      const errno = this.failNextMove;
+      this.failNextMove = undefined;
+      throw new KernelError(op, errno, `${op}: kernel answered errno ${errno}`);
+    }
+    const d = this.devices.find((x) => x.index === index);
+    if (this.mode === "shared") throw new KernelError(op, EOPNOTSUPP, `${op}: kernel answered EOPNOTSUPP`);
+    // The kernel looks the device up in the sending thread's netns.
+    if (!d || d.ns !== this.opts.currentNs()) throw new KernelError(op, ENODEV, `${op}: kernel answered ENODEV`);
+    const to = this.opts.nsOfFd(netnsFd);
+    const from = d.ns;
+    if (to === from) return;
+    d.ns = to;
+    this.opts.onMove?.(d, from, to);
+  }
+
+  renameDevice(index: number, name: string): void {
+    this.reachable("renameDevice");
+    const op = `rename RDMA device ${index}`;
+    const d = this.devices.find((x) => x.index === index && this.visible(x));
+    if (!d) throw new KernelError(op, ENODEV, `${op}: kernel answered ENODEV`);
+    if (this.devices.some((x) => x.name === name && x !== d)) throw new KernelError(op, EEXIST, `${op}: kernel answered EEXIST`);
+    d.name = name;
+  }
+}
+
+export { EBUSY, ENODEV, EOPNOTSUPP };

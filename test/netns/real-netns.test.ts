@@ -1,0 +1,173 @@
+/**
+ * Real network namespaces on the host (root, iproute2): opening and entering netns paths, paths
+ * that are not a netns, and the plugin's ADD/DEL/CHECK with the fake RDMA layer following the
+ * real thread's netns.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { type CniIo, runCni } from "../../src/cni/dispatch.ts";
+import { LinuxNetns, NetnsError } from "../../src/netns/netns.ts";
+import { FileStore } from "../../src/state/store.ts";
+import { FakeRdma } from "../fake/rdma.ts";
+import { netconf, prevResultFor } from "../fake/world.ts";
+
+const netns = new LinuxNetns();
+const tag = `rdmacni${process.pid}`;
+const created: string[] = [];
+
+function ip(...args: string[]): void {
+  const r = Bun.spawnSync(["ip", ...args], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr.toString()}`);
+}
+function addNetns(name: string): string {
+  ip("netns", "add", name);
+  created.push(name);
+  return `/var/run/netns/${name}`;
+}
+const threadNs = () => {
+  const st = fs.statSync("/proc/thread-self/ns/net");
+  return `${st.dev}:${st.ino}`;
+};
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(`${os.tmpdir()}/rdma-netns-`);
+});
+afterAll(() => {
+  for (const n of created) Bun.spawnSync(["ip", "netns", "del", n]);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("LinuxNetns", () => {
+  test("opens a netns path and knows it for a network namespace", () => {
+    const path = addNetns(`${tag}a`);
+    const h = netns.open(path);
+    const self = netns.current();
+    expect(netns.identity(h)).not.toBe(netns.identity(self));
+    netns.close(h);
+    netns.close(self);
+  });
+
+  test.each([
+    ["a regular file", () => {
+      fs.writeFileSync(`${tmp}/file`, "x");
+      return `${tmp}/file`;
+    }, "not-netns"],
+    ["a directory", () => tmp, "not-netns"],
+    ["a mount namespace", () => "/proc/self/ns/mnt", "not-netns"],
+    ["a missing path", () => `${tmp}/missing`, "missing"],
+    ["a dead process's netns", () => "/proc/999999999/ns/net", "missing"],
+  ])("refuses %s", (_what, make, kind) => {
+    try {
+      netns.open(make());
+      throw new Error("opened");
+    } catch (e) {
+      expect(e).toBeInstanceOf(NetnsError);
+      expect((e as NetnsError).kind).toBe(kind as "missing" | "not-netns");
+    }
+  });
+
+  test("inside() runs in the target netns and comes straight back, even when the function throws", () => {
+    const path = addNetns(`${tag}b`);
+    const home = threadNs();
+    const h = netns.open(path);
+    const target = netns.identity(h);
+    expect(netns.inside(h, threadNs)).toBe(target);
+    expect(threadNs()).toBe(home);
+    expect(() =>
+      netns.inside(h, () => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(threadNs()).toBe(home);
+    // what a socket-free check sees inside: only the pod's loopback
+    const links = netns.inside(h, () => fs.readdirSync("/proc/self/net/dev_snmp6").sort());
+    expect(links).toEqual(["lo"]);
+    netns.close(h);
+  });
+});
+
+describe("the plugin in real namespaces, with the fake RDMA layer", () => {
+  const host = threadNs();
+  let stateDir: string;
+  let rdma: FakeRdma;
+  const sysfs = () => `${tmp}/sys`;
+
+  function call(command: string, conf: Record<string, unknown>, netnsPath: string): { code: number; json: Record<string, unknown> | undefined } {
+    let out = "";
+    const io: CniIo = {
+      env: { CNI_COMMAND: command, CNI_CONTAINERID: "c1", CNI_NETNS: netnsPath, CNI_IFNAME: "net1", RDMA_CNI_STATE_DIR: stateDir },
+      readStdin: () => new TextEncoder().encode(JSON.stringify(conf)),
+      stdout: (s) => {
+        out += s;
+      },
+      stderr: () => {},
+    };
+    const code = runCni(io, (log) => ({ kernel: rdma, netns, sysfsRoot: sysfs(), log, lockTimeoutMs: 500, now: () => new Date(), openStore: (d) => new FileStore(d).init() }));
+    return { code, json: out ? JSON.parse(out) : undefined };
+  }
+
+  function setup() {
+    stateDir = fs.mkdtempSync(`${tmp}/state-`);
+    fs.rmSync(sysfs(), { recursive: true, force: true });
+    fs.mkdirSync(`${sysfs()}/bus/pci/devices/0000:03:00.5/infiniband/mlx5_3`, { recursive: true });
+    rdma = new FakeRdma({
+      currentNs: threadNs,
+      nsOfFd: (fd) => {
+        const st = fs.fstatSync(fd);
+        return `${st.dev}:${st.ino}`;
+      },
+      onMove: (d, from, to) => {
+        const dir = `${sysfs()}/bus/pci/devices/0000:03:00.5/infiniband/${d.name}`;
+        if (to === host) fs.mkdirSync(dir, { recursive: true });
+        if (from === host) fs.rmSync(dir, { recursive: true });
+      },
+    });
+    rdma.addDevice("mlx5_3", host);
+  }
+  afterEach(() => expect(threadNs()).toBe(host));
+
+  const conf = netconf("1.0.0", { deviceID: "0000:03:00.5", prevResult: prevResultFor("1.0.0") });
+
+  test("ADD moves the device into the pod's netns; CHECK sees it there; DEL brings it back from inside", () => {
+    setup();
+    const path = addNetns(`${tag}c`);
+    const podId = (() => {
+      const h = netns.open(path);
+      const id = netns.identity(h);
+      netns.close(h);
+      return id;
+    })();
+    expect(call("ADD", conf, path).code).toBe(0);
+    expect(rdma.device("mlx5_3").ns).toBe(podId);
+    expect(call("CHECK", conf, path).code).toBe(0);
+    expect(call("DEL", conf, path).code).toBe(0);
+    expect(rdma.device("mlx5_3").ns).toBe(host);
+  });
+
+  test("DEL after `ip netns del` succeeds and drops the record", () => {
+    setup();
+    const name = `${tag}d`;
+    const path = addNetns(name);
+    expect(call("ADD", conf, path).code).toBe(0);
+    ip("netns", "del", name);
+    rdma.device("mlx5_3").ns = host; // what the kernel does when the netns dies
+    expect(call("DEL", conf, path).code).toBe(0);
+    expect(fs.readdirSync(`${stateDir}/attachments`)).toEqual([]);
+  });
+
+  test("ADD into a mount namespace path is refused and moves nothing", () => {
+    setup();
+    const r = call("ADD", conf, "/proc/self/ns/mnt");
+    expect(r.json).toMatchObject({ code: 104 });
+    expect(rdma.device("mlx5_3").ns).toBe(host);
+    expect(fs.readdirSync(`${stateDir}/attachments`)).toEqual([]);
+  });
+
+  test("ADD into a regular file is refused", () => {
+    setup();
+    fs.writeFileSync(`${tmp}/notns`, "");
+    expect(call("ADD", conf, `${tmp}/notns`).json).toMatchObject({ code: 104 });
+  });
+});
