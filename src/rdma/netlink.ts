@@ -11,7 +11,15 @@ const RECEIVE_BUFFER = 64 * 1024;
 
 let sequence = Math.floor(Date.now() / 1000) & 0xffff;
 
-function openSocket(): number {
+/** The datagram socket a transaction needs; a real NETLINK_RDMA socket in production. */
+export interface NetlinkSocket {
+  send(data: Uint8Array): void;
+  /** Receives one datagram into `buf`, returning its length. */
+  recv(buf: Uint8Array): number;
+  close(): void;
+}
+
+export function openRdmaSocket(): NetlinkSocket {
   const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW | sys.SOCK_CLOEXEC, sys.NETLINK_RDMA);
   try {
     sys.setReceiveTimeout(fd, RECEIVE_TIMEOUT_MS);
@@ -20,42 +28,42 @@ function openSocket(): number {
     sys.close(fd);
     throw e;
   }
-  return fd;
+  return { send: (data) => sys.send(fd, data), recv: (buf) => sys.recv(fd, buf), close: () => sys.close(fd) };
 }
 
 /**
  * Sends one request and reads until its ACK (or DONE for a dump), returning the data messages.
  * A netlink error becomes a KernelError carrying the errno.
  */
-function transact(op: string, build: (seq: number) => Uint8Array): nl.NetlinkMessage[] {
+function transact(open: () => NetlinkSocket, op: string, build: (seq: number) => Uint8Array): nl.NetlinkMessage[] {
   const seq = ++sequence;
-  let fd: number;
+  let sock: NetlinkSocket;
   try {
-    fd = openSocket();
+    sock = open();
   } catch (e) {
     throw toKernelError(op, e);
   }
   try {
-    sys.send(fd, build(seq));
+    sock.send(build(seq));
     const buf = new Uint8Array(RECEIVE_BUFFER);
     const data: nl.NetlinkMessage[] = [];
     for (;;) {
-      const n = sys.recv(fd, buf);
+      const n = sock.recv(buf);
       for (const msg of nl.decodeMessages(buf.subarray(0, n))) {
         if (msg.seq !== seq) continue; // stale or foreign: not ours
         if (msg.type === nl.NLMSG_ERROR) {
           const errno = nl.decodeError(msg.payload);
           if (errno !== 0) throw new KernelError(op, errno, `${op}: kernel answered ${sys.errnoName(errno)}`);
-          return data.map(copyMessage);
+          return data;
         }
-        if (msg.type === nl.NLMSG_DONE) return data.map(copyMessage);
-        data.push(msg);
+        if (msg.type === nl.NLMSG_DONE) return data;
+        data.push(copyMessage(msg)); // the next recv reuses the buffer
       }
     }
   } catch (e) {
     throw toKernelError(op, e);
   } finally {
-    sys.close(fd);
+    sock.close();
   }
 }
 
@@ -71,25 +79,27 @@ function toKernelError(op: string, e: unknown): KernelError {
 }
 
 export class NetlinkRdma implements RdmaKernel {
+  constructor(private readonly open: () => NetlinkSocket = openRdmaSocket) {}
+
   netnsMode(): nl.NetnsMode {
-    const [reply] = transact("get RDMA netns mode", nl.sysGet);
+    const [reply] = transact(this.open, "get RDMA netns mode", nl.sysGet);
     if (!reply) throw new KernelError("get RDMA netns mode", 0, "get RDMA netns mode: no reply from the kernel");
     return nl.decodeNetnsMode(reply.payload);
   }
 
   setNetnsMode(mode: nl.NetnsMode): void {
-    transact(`set RDMA netns mode ${mode}`, (seq) => nl.sysSetNetnsMode(seq, mode));
+    transact(this.open, `set RDMA netns mode ${mode}`, (seq) => nl.sysSetNetnsMode(seq, mode));
   }
 
   listDevices(): nl.RdmaDevice[] {
-    return transact("list RDMA devices", nl.getDevicesDump).map((m) => nl.decodeDevice(m.payload));
+    return transact(this.open, "list RDMA devices", nl.getDevicesDump).map((m) => nl.decodeDevice(m.payload));
   }
 
   moveDevice(index: number, netnsFd: number): void {
-    transact(`move RDMA device ${index}`, (seq) => nl.setDeviceNetns(seq, index, netnsFd));
+    transact(this.open, `move RDMA device ${index}`, (seq) => nl.setDeviceNetns(seq, index, netnsFd));
   }
 
   renameDevice(index: number, name: string): void {
-    transact(`rename RDMA device ${index} to ${name}`, (seq) => nl.setDeviceName(seq, index, name));
+    transact(this.open, `rename RDMA device ${index} to ${name}`, (seq) => nl.setDeviceName(seq, index, name));
   }
 }
