@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { versionLine } from "./buildinfo.ts";
 import { type CniIo, runCni } from "./cni/dispatch.ts";
 import { LinuxNetns } from "./netns/netns.ts";
+import { DEVICE_INFO_ROOTS } from "./plugin/devinfo.ts";
 import { NetlinkRdma } from "./rdma/netlink.ts";
 import { FileStore } from "./state/store.ts";
 
@@ -46,6 +47,7 @@ function runPlugin(): number {
     lockTimeoutMs,
     now: () => new Date(),
     openStore: (dir) => new FileStore(dir).init(),
+    deviceInfoRoots: DEVICE_INFO_ROOTS,
   }));
 }
 

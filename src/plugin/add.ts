@@ -7,6 +7,7 @@ import { CniError, ErrorCode } from "../cni/errors.ts";
 import { deviceIdFor } from "../config/netconf.ts";
 import { findDevice } from "../rdma/kernel.ts";
 import { lookupRdmaDevice } from "../rdma/sysfs.ts";
+import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { sameKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
@@ -28,6 +29,9 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
     );
   }
   const deviceId = target.deviceId.id;
+  const pciAddress = target.deviceId.kind === "pci" ? deviceId : undefined;
+  const infoFile = conf.deviceInfoFile ? deviceInfoPath(conf.deviceInfoFile, deps.deviceInfoRoots) : undefined;
+  const result = resultWithPciId(conf.prevResult.raw, conf.cniVersion, env.ifName, pciAddress);
   const key: AttachmentKey = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
   const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
   const undo: { what: string; run: () => void }[] = [];
@@ -48,7 +52,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
           // A repeated ADD that already succeeded (or got as far as the move before it died).
           if (existing.phase !== "attached") store.put({ ...existing, phase: "attached", updatedAt: deps.now().toISOString() });
           deps.log.info("ADD repeated: device already in the pod", { device: there.name, deviceId });
-          return conf.prevResult.raw;
+          return result;
         }
         // The record outlived its move (a crash before the move, or the device came back): redo it.
         deps.log.warn("stale record before ADD; attaching again", { record: existing.phase, device: existing.rdmaDevice });
@@ -82,10 +86,13 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       moveIntoPod(deps, device, pod);
       undo.push({ what: `move ${device.name} back to the host`, run: () => moveBackToHost(deps, device, pod) });
 
-      store.put({ ...record, phase: "attached", updatedAt: deps.now().toISOString() });
+      const deviceInfo = infoFile ? addDeviceInfo(infoFile, device.name, pciAddress) : undefined;
+      if (deviceInfo) undo.push({ what: `restore ${deviceInfo.file}`, run: () => removeDeviceInfo(deviceInfo) });
+
+      store.put({ ...record, phase: "attached", updatedAt: deps.now().toISOString(), ...(deviceInfo ? { deviceInfo } : {}) });
       deps.log.info("RDMA device moved into the pod", { device: device.name, deviceId, netns: env.netns });
       undo.length = 0;
-      return conf.prevResult.raw;
+      return result;
     } catch (e) {
       for (const step of undo.reverse()) {
         try {
@@ -101,6 +108,23 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   } finally {
     deps.netns.close(pod);
   }
+}
+
+/**
+ * prevResult as it came, except that a 1.1.0 result's container interface gets the VF's PCI
+ * address as pciID when it has none.
+ */
+export function resultWithPciId(raw: Record<string, unknown>, cniVersion: string, ifName: string, pciAddress: string | undefined): Record<string, unknown> {
+  if (cniVersion !== "1.1.0" || pciAddress === undefined || !Array.isArray(raw.interfaces)) return raw;
+  const i = raw.interfaces.findIndex((x: unknown) => {
+    const iface = x as Record<string, unknown>;
+    return iface.name === ifName && typeof iface.sandbox === "string" && iface.sandbox !== "";
+  });
+  const iface = raw.interfaces[i] as Record<string, unknown> | undefined;
+  if (!iface || (typeof iface.pciID === "string" && iface.pciID !== "")) return raw;
+  const interfaces = [...raw.interfaces];
+  interfaces[i] = { ...iface, pciID: pciAddress };
+  return { ...raw, interfaces };
 }
 
 function describeKey(k: AttachmentKey): string {

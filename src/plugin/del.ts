@@ -7,6 +7,7 @@ import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import type { RdmaDevice } from "../rdma/kernel.ts";
 import type { AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
+import { removeDeviceInfo } from "./devinfo.ts";
 import { moveBackToHost, rdmaAbsent, rdmaUnavailable } from "./kernel-steps.ts";
 
 export function del(req: Request, deps: PluginDeps): void {
@@ -33,7 +34,7 @@ export function releaseAttachment(seen: AttachmentRecord, netnsPath: string, sto
     } catch (e) {
       if (!(e instanceof NetnsError)) throw e;
       deps.log.info("DEL: pod netns is gone; the kernel returned the device to the host", { netns: path, device: record.rdmaDevice, reason: e.message });
-      store.remove(record);
+      dropRecord(record, store, deps);
       return;
     }
     try {
@@ -58,7 +59,7 @@ export function releaseAttachment(seen: AttachmentRecord, netnsPath: string, sto
       } else {
         deps.log.info("DEL: device is not in the pod netns (already back, or gone)", { device: record.rdmaDevice, phase: record.phase });
       }
-      store.remove(record);
+      dropRecord(record, store, deps);
     } finally {
       deps.netns.close(pod);
     }
@@ -73,4 +74,16 @@ function modeOrUndefined(deps: PluginDeps): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Takes back the device-info keys ADD added (best effort: Multus deletes the file on DEL anyway), then the record. */
+function dropRecord(record: AttachmentRecord, store: Store, deps: PluginDeps): void {
+  if (record.deviceInfo) {
+    try {
+      removeDeviceInfo(record.deviceInfo);
+    } catch (e) {
+      deps.log.warn("DEL: cannot restore the device-info file", { file: record.deviceInfo.file, error: (e as Error).message });
+    }
+  }
+  store.remove(record);
 }

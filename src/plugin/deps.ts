@@ -13,6 +13,8 @@ export interface PluginDeps {
   log: Logger;
   lockTimeoutMs: number;
   now(): Date;
+  /** Where runtimeConfig.CNIDeviceInfoFile may point (the device-info spec's directory). */
+  deviceInfoRoots: readonly string[];
   /** Opens (creating if needed) the record store in a state directory. */
   openStore(dir: string): Store;
 }

@@ -22,6 +22,15 @@ export interface AttachmentKey {
 /** "moving": written before the device is moved (it may be on either side); "attached": moved. */
 export type Phase = "moving" | "attached";
 
+/** What ADD wrote into the runtime's device-info file, so that DEL takes back just that. */
+export interface DeviceInfoChange {
+  file: string;
+  /** ADD created the file. */
+  created: boolean;
+  /** Keys of the "pci" map that ADD added. */
+  added: string[];
+}
+
 export interface AttachmentRecord extends AttachmentKey {
   version: typeof RECORD_VERSION;
   deviceId: string;
@@ -31,6 +40,7 @@ export interface AttachmentRecord extends AttachmentKey {
   phase: Phase;
   createdAt: string;
   updatedAt: string;
+  deviceInfo?: DeviceInfoChange;
 }
 
 export interface Store {
@@ -84,6 +94,12 @@ export function checkRecord(v: unknown): AttachmentRecord | string {
   }
   if (typeof r.rdmaIndex !== "number" || !Number.isInteger(r.rdmaIndex) || r.rdmaIndex < 0) return "field rdmaIndex is not an index";
   if (r.phase !== "moving" && r.phase !== "attached") return `unknown phase ${JSON.stringify(r.phase)}`;
+  if (r.deviceInfo !== undefined) {
+    const d = r.deviceInfo as Record<string, unknown> | null;
+    if (typeof d !== "object" || d === null || typeof d.file !== "string" || typeof d.created !== "boolean" || !Array.isArray(d.added) || !d.added.every((k) => typeof k === "string")) {
+      return "field deviceInfo is malformed";
+    }
+  }
   return r as unknown as AttachmentRecord;
 }
 

@@ -24,6 +24,7 @@ export class World {
   readonly root = fs.mkdtempSync(`${os.tmpdir()}/rdma-cni-world-`);
   readonly sysfs = `${this.root}/sys`;
   readonly stateDir = `${this.root}/state`;
+  readonly devinfoRoot = `${this.root}/devinfo/cni`;
   readonly netns = new FakeNetns();
   readonly rdma: FakeRdma;
   private readonly parents = new Map<string, string>();
@@ -76,7 +77,7 @@ export class World {
   }
 
   deps(log: StreamLogger): PluginDeps {
-    return { kernel: this.rdma, netns: this.netns, sysfsRoot: this.sysfs, log, lockTimeoutMs: this.lockTimeoutMs, now: () => new Date("2026-01-02T03:04:05Z"), openStore: (dir) => this.wrapStore(new FileStore(dir).init()) };
+    return { kernel: this.rdma, netns: this.netns, sysfsRoot: this.sysfs, log, lockTimeoutMs: this.lockTimeoutMs, now: () => new Date("2026-01-02T03:04:05Z"), openStore: (dir) => this.wrapStore(new FileStore(dir).init()), deviceInfoRoots: [this.devinfoRoot] };
   }
 
   callRaw(env: Record<string, string | undefined>, stdin: string | Uint8Array): CallResult {

@@ -104,7 +104,7 @@ describe("the plugin in real namespaces, with the fake RDMA layer", () => {
       },
       stderr: () => {},
     };
-    const code = runCni(io, (log) => ({ kernel: rdma, netns, sysfsRoot: sysfs(), log, lockTimeoutMs: 500, now: () => new Date(), openStore: (d) => new FileStore(d).init() }));
+    const code = runCni(io, (log) => ({ kernel: rdma, netns, sysfsRoot: sysfs(), log, lockTimeoutMs: 500, now: () => new Date(), openStore: (d) => new FileStore(d).init(), deviceInfoRoots: [] }));
     return { code, json: out ? JSON.parse(out) : undefined };
   }
 

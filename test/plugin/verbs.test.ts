@@ -27,11 +27,13 @@ function addConf(version: string, extra: Record<string, unknown> = {}) {
 }
 
 describe.each([...SUPPORTED_VERSIONS])("cniVersion %s", (version) => {
-  test("ADD moves the RDMA device into the pod netns and prints prevResult unchanged", () => {
+  test("ADD moves the RDMA device into the pod netns and prints prevResult unchanged (1.1.0: with the VF's pciID)", () => {
     const conf = addConf(version);
     const r = w.call("ADD", conf);
     expect(r.code).toBe(0);
-    expect(r.json).toEqual(conf.prevResult as Record<string, unknown>);
+    const expected = structuredClone(conf.prevResult) as { interfaces: Record<string, unknown>[] };
+    if (version === "1.1.0") expected.interfaces[0]!.pciID = PCI;
+    expect(r.json).toEqual(expected as unknown as Record<string, unknown>);
     expect(w.whereIs("mlx5_3")).toBe(POD);
     expect(w.whereIs("mlx5_4")).toBe(HOST_NS);
     const [rec, ...more] = w.records();
@@ -134,6 +136,9 @@ describe("ADD", () => {
     const again = w.call("ADD", addConf("1.0.0"));
     expect(again.code).toBe(0);
     expect(again.json).toEqual(addConf("1.0.0").prevResult as Record<string, unknown>);
+    const again11 = w.call("ADD", addConf("1.1.0"));
+    expect(again11.code).toBe(0);
+    expect(again11.json?.interfaces).toEqual([expect.objectContaining({ name: "net1", pciID: PCI })]);
     expect(w.whereIs("mlx5_3")).toBe(POD);
     expect(w.records()).toHaveLength(1);
   });
