@@ -9,7 +9,7 @@ BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 SOURCES    := $(shell find src -name '*.ts')
 DEFINES    := --define RDMA_CNI_VERSION='"$(VERSION)"' --define RDMA_CNI_COMMIT='"$(COMMIT)"' --define RDMA_CNI_BUILD_DATE='"$(BUILD_DATE)"'
 
-.PHONY: all build test tests test-all lint e2e demo clean
+.PHONY: all build build-test test tests test-all lint e2e demo clean
 
 all: build
 
@@ -18,9 +18,16 @@ build: build/rdma
 $(BUN):
 	npm ci
 
-build/rdma: $(SOURCES) package.json | $(BUN)
+build/rdma: $(SOURCES) package.json Makefile | $(BUN)
 	@mkdir -p build
-	$(BUN) build --compile --minify $(DEFINES) src/main.ts --outfile build/rdma
+	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false src/main.ts --outfile build/rdma
+
+# The same executable with kill points enabled (src/plugin/killpoints.ts), for crash tests only.
+build/rdma-test: $(SOURCES) package.json Makefile | $(BUN)
+	@mkdir -p build
+	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=true src/main.ts --outfile build/rdma-test
+
+build-test: build/rdma-test
 
 # Host tests: unit tests, tests in real network namespaces (root), and build/rdma run as a process.
 test: build

@@ -4,6 +4,7 @@ import { versionLine } from "./buildinfo.ts";
 import { type CniIo, runCni } from "./cni/dispatch.ts";
 import { LinuxNetns } from "./netns/netns.ts";
 import { DEVICE_INFO_ROOTS } from "./plugin/devinfo.ts";
+import { KILL_POINTS, testHooksEnabled } from "./plugin/killpoints.ts";
 import { NetlinkRdma } from "./rdma/netlink.ts";
 import { FileStore } from "./state/store.ts";
 
@@ -59,6 +60,14 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   install: async (argv) => (await import("./install/install.ts")).main(argv),
 };
+
+if (testHooksEnabled) {
+  // Test builds only: list the kill points, for the crash tests to walk through.
+  SUBCOMMANDS["--kill-points"] = async () => {
+    write(1)(`${KILL_POINTS.join("\n")}\n`);
+    return 0;
+  };
+}
 
 const USAGE = `usage:
   rdma                 the CNI plugin (CNI_COMMAND and the network config on stdin)

@@ -7,6 +7,7 @@ import { CniError, ErrorCode } from "../cni/errors.ts";
 import { deviceIdFor } from "../config/netconf.ts";
 import { findDevice } from "../rdma/kernel.ts";
 import { lookupRdmaDevice } from "../rdma/sysfs.ts";
+import { killPoint } from "./killpoints.ts";
 import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { sameKey } from "../state/store.ts";
@@ -38,6 +39,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   try {
     requireExclusiveMode(deps);
     const lock = store.lockDevice(deviceId, deps.lockTimeoutMs);
+    killPoint("add:locked");
     try {
       const existing = store.get(key);
       if (existing) {
@@ -82,14 +84,18 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       };
       store.put(record);
       undo.push({ what: "remove the record", run: () => store.remove(key) });
+      killPoint("add:recorded");
 
       moveIntoPod(deps, device, pod);
       undo.push({ what: `move ${device.name} back to the host`, run: () => moveBackToHost(deps, device, pod) });
+      killPoint("add:moved");
 
       const deviceInfo = infoFile ? addDeviceInfo(infoFile, device.name, pciAddress) : undefined;
       if (deviceInfo) undo.push({ what: `restore ${deviceInfo.file}`, run: () => removeDeviceInfo(deviceInfo) });
+      killPoint("add:device-info");
 
       store.put({ ...record, phase: "attached", updatedAt: deps.now().toISOString(), ...(deviceInfo ? { deviceInfo } : {}) });
+      killPoint("add:attached");
       deps.log.info("RDMA device moved into the pod", { device: device.name, deviceId, netns: env.netns });
       undo.length = 0;
       return result;

@@ -8,6 +8,7 @@ import type { RdmaDevice } from "../rdma/kernel.ts";
 import type { AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { removeDeviceInfo } from "./devinfo.ts";
+import { killPoint } from "./killpoints.ts";
 import { moveBackToHost, rdmaAbsent, rdmaUnavailable } from "./kernel-steps.ts";
 
 export function del(req: Request, deps: PluginDeps): void {
@@ -24,6 +25,7 @@ export function del(req: Request, deps: PluginDeps): void {
 /** Shared by DEL and GC: under the device's lock, bring the device home and drop the record. */
 export function releaseAttachment(seen: AttachmentRecord, netnsPath: string, store: Store, deps: PluginDeps): void {
   const lock = store.lockDevice(seen.deviceId, deps.lockTimeoutMs);
+  killPoint("del:locked");
   try {
     const record = store.get(seen); // re-read under the lock: another call may have finished first
     if (!record) return;
@@ -78,6 +80,7 @@ function modeOrUndefined(deps: PluginDeps): string | undefined {
 
 /** Takes back the device-info keys ADD added (best effort: Multus deletes the file on DEL anyway), then the record. */
 function dropRecord(record: AttachmentRecord, store: Store, deps: PluginDeps): void {
+  killPoint("del:released");
   if (record.deviceInfo) {
     try {
       removeDeviceInfo(record.deviceInfo);
@@ -86,4 +89,5 @@ function dropRecord(record: AttachmentRecord, store: Store, deps: PluginDeps): v
     }
   }
   store.remove(record);
+  killPoint("del:dropped");
 }
