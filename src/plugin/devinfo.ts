@@ -4,11 +4,11 @@
  * (and `pci-address` when missing) to the file, keeping what earlier plugins wrote; DEL takes
  * back only what ADD added.
  */
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { confinedPath } from "../config/paths.ts";
+import { writeFileAtomic } from "../state/atomic.ts";
 import type { DeviceInfoChange } from "../state/store.ts";
 import { O_CLOEXEC } from "../sys/libc.ts";
 
@@ -50,19 +50,10 @@ function read(file: string): Json | undefined {
 }
 
 function writeAtomic(file: string, content: Json): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${path.dirname(file)}/.${path.basename(file)}.tmp-${randomBytes(6).toString("hex")}`;
   try {
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW | O_CLOEXEC, 0o644);
-    try {
-      fs.writeSync(fd, `${JSON.stringify(content)}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    writeFileAtomic(file, `${JSON.stringify(content)}\n`, 0o644);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw new CniError(ErrorCode.IoFailure, `cannot write device-info file ${file}: ${(e as Error).message}`);
   }
 }

@@ -5,10 +5,11 @@
  *   attachments/<encoded key>.json   records
  *   locks/<encoded device id>.lock   per-device flock files
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { O_CLOEXEC } from "../sys/libc.ts";
+import { writeFileAtomic } from "./atomic.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 
 export const RECORD_VERSION = 1;
@@ -53,7 +54,7 @@ export interface Store {
   lockDevice(deviceId: string, timeoutMs: number): Lock;
 }
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const { O_RDONLY, O_NOFOLLOW } = fs.constants;
 const MAX_FILE_NAME = 200;
 const MAX_RECORD_BYTES = 64 * 1024;
 
@@ -167,18 +168,9 @@ export class FileStore implements Store {
 
   put(record: AttachmentRecord): void {
     const final = this.pathOf(record);
-    const tmp = `${this.attachments}/.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
     try {
-      const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600);
-      try {
-        fs.writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, final);
+      writeFileAtomic(final, `${JSON.stringify(record, null, 2)}\n`, 0o600);
     } catch (e) {
-      fs.rmSync(tmp, { force: true });
       throw stateError(`cannot write record ${final}`, e);
     }
   }
