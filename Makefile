@@ -43,7 +43,7 @@ lint: | $(BUN)
 	$(TSC) -p .
 	$(BIOME) lint src test
 
-e2e: build
+e2e: build build-test
 	test/vm/e2e
 
 demo: build
@@ -51,3 +51,4 @@ demo: build
 
 clean:
 	rm -rf build
+include deployment/image.mk

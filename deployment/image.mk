@@ -1,0 +1,59 @@
+# Container image and the Linux amd64/arm64 executables. Included by the Makefile.
+#   make image                  build the image for this machine's architecture (IMAGE_ARCH=arm64 for the other)
+#   make image-rootfs           the image's root filesystem as a directory and a tarball, no container tool needed
+#   make image-multistage       the multi-stage Dockerfile (needs a registry for its base images)
+#   make build/rdma-linux-amd64 build/rdma-linux-arm64
+# The image reference lives in one place, the DaemonSet's `image:` line.
+IMAGE        ?= $(shell sed -n 's/^ *image: *//p' deployment/rdma-cni-daemonset.yaml | head -n 1)
+BUN_VERSION  := $(shell node -p "require('./package.json').devDependencies.bun")
+HOST_ARCH    := $(shell uname -m | sed -e s/x86_64/amd64/ -e s/aarch64/arm64/)
+IMAGE_ARCH   ?= $(HOST_ARCH)
+RUNTIMES     := .cache/bun-runtimes
+# Where rootfs.sh takes the loader and libc from: this machine's for its own architecture,
+# Debian's libc6 package unpacked for the other one.
+SYSROOT      ?= $(if $(filter $(IMAGE_ARCH),$(HOST_ARCH)),/,.cache/sysroot-$(IMAGE_ARCH))
+# The first of docker, podman, buildah that is installed and answers (a docker client without
+# an engine does not).
+CONTAINER_TOOL ?= $(shell for t in docker podman buildah; do command -v $$t >/dev/null 2>&1 && $$t info >/dev/null 2>&1 && { echo $$t; break; }; done)
+
+.PHONY: image image-rootfs image-multistage cross
+
+cross: build/rdma-linux-amd64 build/rdma-linux-arm64
+
+# bun cross-compiles with the runtime of the target taken from the npm registry (the
+# @oven/bun-linux-* package at the pinned version), never from a download of its own.
+$(RUNTIMES)/%-$(BUN_VERSION)/bin/bun:
+	@mkdir -p $(RUNTIMES)
+	npm pack --silent --pack-destination $(RUNTIMES) @oven/$*@$(BUN_VERSION)
+	@mkdir -p $(RUNTIMES)/$*-$(BUN_VERSION)
+	tar xzf $(RUNTIMES)/oven-$*-$(BUN_VERSION).tgz -C $(RUNTIMES)/$*-$(BUN_VERSION) --strip-components=1
+	@rm -f $(RUNTIMES)/oven-$*-$(BUN_VERSION).tgz
+
+build/rdma-linux-amd64: $(SOURCES) package.json $(RUNTIMES)/bun-linux-x64-$(BUN_VERSION)/bin/bun | $(BUN)
+	@mkdir -p build
+	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false --target=bun-linux-x64 --compile-executable-path=$(RUNTIMES)/bun-linux-x64-$(BUN_VERSION)/bin/bun src/main.ts --outfile $@
+
+build/rdma-linux-arm64: $(SOURCES) package.json $(RUNTIMES)/bun-linux-aarch64-$(BUN_VERSION)/bin/bun | $(BUN)
+	@mkdir -p build
+	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false --target=bun-linux-arm64 --compile-executable-path=$(RUNTIMES)/bun-linux-aarch64-$(BUN_VERSION)/bin/bun src/main.ts --outfile $@
+
+.cache/sysroot-%:
+	deployment/fetch-libc.sh $* $@
+
+# The root filesystem: /rdma, its loader and libraries, empty mount points; nothing else.
+build/image/rootfs-$(IMAGE_ARCH): build/rdma-linux-$(IMAGE_ARCH) deployment/rootfs.sh $(filter .cache/%,$(SYSROOT))
+	deployment/rootfs.sh build/rdma-linux-$(IMAGE_ARCH) $@ $(SYSROOT)
+
+# Reproducible: fixed owner, order and mtime.
+build/image/rdma-cni-rootfs-$(IMAGE_ARCH).tar: build/image/rootfs-$(IMAGE_ARCH)
+	tar --create --file $@ --directory $< --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 .
+
+image-rootfs: build/image/rootfs-$(IMAGE_ARCH) build/image/rdma-cni-rootfs-$(IMAGE_ARCH).tar
+
+image: build/image/rootfs-$(IMAGE_ARCH)
+	@test -n "$(CONTAINER_TOOL)" || { echo "make image: none of docker, podman, buildah is installed and working (try: apt-get install buildah); 'make image-rootfs' needs none" >&2; exit 1; }
+	$(CONTAINER_TOOL) build --platform linux/$(IMAGE_ARCH) --build-arg VERSION=$(VERSION) -f deployment/Dockerfile.scratch -t $(IMAGE) build/image/rootfs-$(IMAGE_ARCH)
+
+image-multistage:
+	@test -n "$(CONTAINER_TOOL)" || { echo "make image-multistage: none of docker, podman, buildah is installed and working" >&2; exit 1; }
+	$(CONTAINER_TOOL) build --platform linux/$(IMAGE_ARCH) -f Dockerfile -t $(IMAGE) .

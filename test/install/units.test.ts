@@ -1,0 +1,153 @@
+/** The installer's pure parts and its file steps, in-process against temp dirs. */
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { StreamLogger } from "../../src/log.ts";
+import { EXCLUSIVE_MODE_HELP } from "../../src/plugin/kernel-steps.ts";
+import { KernelError } from "../../src/rdma/kernel.ts";
+import { installAtomically, tempPrefix } from "../../src/install/atomic-copy.ts";
+import { InstallError } from "../../src/install/errors.ts";
+import { reportNetnsMode } from "../../src/install/netns-mode.ts";
+import { DEFAULT_CNI_BIN_DIR, parseInstallArgs } from "../../src/install/options.ts";
+import { parseVersionReply } from "../../src/install/version-check.ts";
+
+describe("rdma install arguments", () => {
+  test("default to /host/opt/cni/bin and waiting", () => {
+    expect(parseInstallArgs([])).toEqual({ help: false, options: { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false } });
+    expect(DEFAULT_CNI_BIN_DIR).toBe("/host/opt/cni/bin");
+  });
+
+  test("take --cni-bin-dir as a separate or an = argument, and --no-sleep", () => {
+    expect(parseInstallArgs(["--cni-bin-dir", "/x", "--no-sleep"])).toEqual({ help: false, options: { cniBinDir: "/x", noSleep: true } });
+    expect(parseInstallArgs(["--cni-bin-dir=/y"])).toEqual({ help: false, options: { cniBinDir: "/y", noSleep: false } });
+  });
+
+  test("refuse an unknown flag, a missing or an empty directory", () => {
+    expect(parseInstallArgs(["--bogus"])).toEqual({ error: 'unknown argument "--bogus"' });
+    expect(parseInstallArgs(["--cni-bin-dir"])).toEqual({ error: "--cni-bin-dir needs a directory" });
+    expect(parseInstallArgs(["--cni-bin-dir="])).toEqual({ error: "--cni-bin-dir must not be empty" });
+  });
+
+  test("--help asks for the usage", () => {
+    expect(parseInstallArgs(["--help"])).toEqual({ help: true });
+  });
+});
+
+describe("VERSION reply check", () => {
+  test("returns supportedVersions of a valid reply", () => {
+    expect(parseVersionReply('{"cniVersion":"1.1.0","supportedVersions":["1.0.0","1.1.0"]}\n')).toEqual(["1.0.0", "1.1.0"]);
+  });
+
+  test("refuses output that is not JSON, not an object, or lacks a list of versions", () => {
+    for (const bad of ["", "Segmentation fault", "[]", '{"cniVersion":"1.1.0"}', '{"supportedVersions":[]}', '{"supportedVersions":[1]}']) {
+      expect(() => parseVersionReply(bad)).toThrow(InstallError);
+    }
+  });
+});
+
+function capture(): { log: StreamLogger; lines: () => Record<string, unknown>[] } {
+  let out = "";
+  const log = new StreamLogger((s) => {
+    out += s;
+  }, "info");
+  return {
+    log,
+    lines: () =>
+      out
+        .trim()
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l)),
+  };
+}
+
+describe("netns mode report", () => {
+  test("exclusive mode is logged as info", () => {
+    const { log, lines } = capture();
+    expect(reportNetnsMode({ netnsMode: () => "exclusive" }, log)).toBe("exclusive");
+    expect(lines()).toMatchObject([{ level: "info", netnsMode: "exclusive" }]);
+  });
+
+  test("shared mode is a warning that carries the fix", () => {
+    const { log, lines } = capture();
+    expect(reportNetnsMode({ netnsMode: () => "shared" }, log)).toBe("shared");
+    expect(lines()).toMatchObject([{ level: "warn", netnsMode: "shared", fix: EXCLUSIVE_MODE_HELP }]);
+  });
+
+  test("a node without RDMA is a clear warning, not a failure", () => {
+    const { log, lines } = capture();
+    const kernel = {
+      netnsMode: (): never => {
+        throw new KernelError("get RDMA netns mode", 93, "get RDMA netns mode: socket: EPROTONOSUPPORT (errno 93)");
+      },
+    };
+    expect(reportNetnsMode(kernel, log)).toBeUndefined();
+    const [line] = lines();
+    expect(line?.level).toBe("warn");
+    expect(String(line?.msg)).toContain("no RDMA subsystem");
+    expect(String(line?.error)).toContain("EPROTONOSUPPORT");
+  });
+});
+
+describe("atomic install", () => {
+  let dir: string;
+  let source: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(`${os.tmpdir()}/rdma-install-unit-`);
+    source = `${dir}/source`;
+    fs.writeFileSync(source, "new executable");
+    fs.mkdirSync(`${dir}/bin`);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("puts the bytes under the target name with mode 0755 and leaves no temp file", () => {
+    const oldMask = process.umask(0o077);
+    try {
+      const r = installAtomically({ source, dir: `${dir}/bin`, name: "rdma" });
+      expect(r).toEqual({ path: `${dir}/bin/rdma`, bytes: 14 });
+    } finally {
+      process.umask(oldMask);
+    }
+    expect(fs.readFileSync(`${dir}/bin/rdma`, "utf8")).toBe("new executable");
+    expect(fs.statSync(`${dir}/bin/rdma`).mode & 0o777).toBe(0o755);
+    expect(fs.readdirSync(`${dir}/bin`)).toEqual(["rdma"]);
+  });
+
+  test("checks the complete temp file before the rename", () => {
+    let checked = "";
+    installAtomically({
+      source,
+      dir: `${dir}/bin`,
+      name: "rdma",
+      check: (temp) => {
+        checked = fs.readFileSync(temp, "utf8");
+      },
+    });
+    expect(checked).toBe("new executable");
+  });
+
+  test("keeps the old plugin when the new copy fails its check", () => {
+    fs.writeFileSync(`${dir}/bin/rdma`, "old executable");
+    const failing = () => {
+      throw new InstallError("does not answer VERSION");
+    };
+    expect(() => installAtomically({ source, dir: `${dir}/bin`, name: "rdma", check: failing })).toThrow("does not answer VERSION");
+    expect(fs.readFileSync(`${dir}/bin/rdma`, "utf8")).toBe("old executable");
+    expect(fs.readdirSync(`${dir}/bin`)).toEqual(["rdma"]);
+  });
+
+  test("removes a temp file a killed run left behind", () => {
+    fs.writeFileSync(`${dir}/bin/${tempPrefix("rdma")}12345`, "half");
+    installAtomically({ source, dir: `${dir}/bin`, name: "rdma" });
+    expect(fs.readdirSync(`${dir}/bin`)).toEqual(["rdma"]);
+  });
+
+  test("names the directory and the errno when the directory is missing or not one", () => {
+    expect(() => installAtomically({ source, dir: `${dir}/missing`, name: "rdma" })).toThrow(`CNI bin dir ${dir}/missing is not usable: ENOENT`);
+    expect(() => installAtomically({ source, dir: source, name: "rdma" })).toThrow(`CNI bin dir ${source} is not usable: ENOTDIR`);
+  });
+
+  test("names the source when it cannot be read", () => {
+    expect(() => installAtomically({ source: `${dir}/nope`, dir: `${dir}/bin`, name: "rdma" })).toThrow(`cannot read the executable to install, ${dir}/nope: ENOENT`);
+  });
+});
