@@ -11,6 +11,8 @@ import { check } from "../plugin/check.ts";
 import { del } from "../plugin/del.ts";
 import type { PluginDeps } from "../plugin/deps.ts";
 import { gc } from "../plugin/gc.ts";
+import { rdmaUnavailable } from "../plugin/kernel-steps.ts";
+import { KernelError } from "../rdma/kernel.ts";
 import { status } from "../plugin/status.ts";
 import { argsDebug, type CniEnv, parseCommand, parseEnv } from "./env.ts";
 import { asCniError, CniError, ErrorCode } from "./errors.ts";
@@ -82,7 +84,8 @@ export function runCni(io: CniIo, makeDeps: DepsFactory, roots: Roots = { stateD
     }
     throw new CniError(ErrorCode.Internal, `unhandled command ${env.command}`);
   } catch (err) {
-    const e = asCniError(err);
+    // A kernel failure no step wrapped is still about the RDMA subsystem, not an internal error.
+    const e = err instanceof KernelError ? rdmaUnavailable(err) : asCniError(err);
     log.error(e.message, { code: e.code, ...(e.details ? { details: e.details } : {}) });
     const reply: Record<string, unknown> = { cniVersion: replyVersion, code: e.code, msg: e.message };
     if (e.details) reply.details = e.details;
