@@ -30,6 +30,8 @@ export class FakeRdma implements RdmaKernel {
   mode: NetnsMode = "exclusive";
   /** When true, every call fails as on a host without ib_core. */
   absent = false;
+  /** Injected failure (errno) for every device listing. */
+  failListWith: number | undefined;
   /** Injected failure for the next move, then cleared. */
   failNextMove: number | undefined;
   readonly devices: FakeDevice[] = [];
@@ -71,6 +73,7 @@ export class FakeRdma implements RdmaKernel {
 
   listDevices(): RdmaDevice[] {
     this.reachable("listDevices");
+    if (this.failListWith !== undefined) throw new KernelError("list RDMA devices", this.failListWith, `list RDMA devices: kernel answered errno ${this.failListWith}`);
     return this.devices.filter((d) => this.visible(d)).map(({ index, name }) => ({ index, name }));
   }
 

@@ -131,6 +131,15 @@ describe("ADD", () => {
     expect(w.records()).toEqual([]);
   });
 
+  test("a kernel failure while listing devices is error 100, with nothing moved or written", () => {
+    w.rdma.failListWith = 12; // ENOMEM
+    const r = w.call("ADD", addConf("1.0.0"));
+    expect(r.json).toMatchObject({ code: 100 });
+    expect(String(r.json?.msg)).toContain("list RDMA devices");
+    expect(w.whereIs("mlx5_3")).toBe(HOST_NS);
+    expect(w.records()).toEqual([]);
+  });
+
   test("a repeated ADD that already succeeded succeeds again", () => {
     expect(w.call("ADD", addConf("1.0.0")).code).toBe(0);
     const again = w.call("ADD", addConf("1.0.0"));
