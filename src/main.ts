@@ -59,6 +59,7 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
     return 0;
   },
   install: async (argv) => (await import("./install/install.ts")).main(argv),
+  doctor: async (argv) => (await import("./doctor/doctor.ts")).main(argv),
 };
 
 if (testHooksEnabled) {
@@ -73,6 +74,7 @@ const USAGE = `usage:
   rdma                 the CNI plugin (CNI_COMMAND and the network config on stdin)
   rdma --version       print version, commit and build date
   rdma install         copy this executable into the CNI bin dir and wait (rdma install --help)
+  rdma doctor          report the node's RDMA devices, attachments and problems (rdma doctor --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
