@@ -26,7 +26,17 @@ interface Run {
 }
 
 function run(env: Record<string, string>, stdin: string | Uint8Array, args: string[] = []): Run {
-  const r = Bun.spawnSync([BIN, ...args], { env: { PATH: "/usr/bin:/bin", RDMA_CNI_STATE_DIR: stateDir, ...env }, stdin: typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin, stdout: "pipe", stderr: "pipe" });
+  const scratch = `${tmp}/scratch`;
+  fs.mkdirSync(scratch, { recursive: true });
+  const r = Bun.spawnSync([BIN, ...args], {
+    cwd: scratch,
+    env: { PATH: "/usr/bin:/bin", HOME: scratch, TMPDIR: scratch, RDMA_CNI_STATE_DIR: stateDir, ...env },
+    stdin: typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  // nothing may be created where the process was run, or in its HOME and TMPDIR
+  expect(fs.readdirSync(scratch)).toEqual([]);
   const stdout = r.stdout.toString();
   let json: Record<string, unknown> = {};
   try {
@@ -86,6 +96,51 @@ describe("build/rdma as a process", () => {
     const r = run({ ...addEnv, CNI_COMMAND: "DEL" }, JSON.stringify(goodConf));
     expect(r.status).toBe(0);
     expect(r.stdout).toBe("");
+  });
+});
+
+describe("hostile state and stdin", () => {
+  test("64 MiB on stdin is refused after 4 MiB without reading it all into memory", () => {
+    fs.writeFileSync(`${tmp}/big-stdin`, new Uint8Array(64 * 1024 * 1024).fill(0x20));
+    // Peak RSS through GNU time: a child forked from this (large) test process would count our pages too.
+    const r = Bun.spawnSync(["/usr/bin/time", "-f", "maxrss_kib=%M", BIN], {
+      env: { ...addEnv, PATH: "/usr/bin:/bin", RDMA_CNI_STATE_DIR: stateDir },
+      stdin: Bun.file(`${tmp}/big-stdin`),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const json = JSON.parse(r.stdout.toString());
+    expect(json).toMatchObject({ code: 6 });
+    expect(String(json.msg)).toContain("larger than");
+    const kib = Number(/maxrss_kib=(\d+)/.exec(r.stderr.toString())?.[1]);
+    expect(kib).toBeGreaterThan(1000);
+    expect(kib * 1024).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  test("a state dir that is a symlink is refused with code 106 and nothing is written through it", () => {
+    const target = `${tmp}/elsewhere`;
+    fs.mkdirSync(target, { recursive: true });
+    fs.symlinkSync(target, `${tmp}/state-link`);
+    const r = run({ ...addEnv, CNI_COMMAND: "DEL", RDMA_CNI_STATE_DIR: `${tmp}/state-link` }, JSON.stringify(goodConf));
+    expect(r.status).not.toBe(0);
+    expect(r.json).toMatchObject({ code: 106 });
+    expect(String(r.json.msg)).toContain("state-link");
+    expect(fs.readdirSync(target)).toEqual([]);
+  });
+
+  test("a state dir on a read-only mount is refused with code 106", () => {
+    const ro = `${tmp}/ro`;
+    fs.mkdirSync(ro, { recursive: true });
+    const mount = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro], { stderr: "pipe" });
+    if (mount.exitCode !== 0) throw new Error(`mount: ${mount.stderr.toString()}`);
+    try {
+      const r = run({ ...addEnv, CNI_COMMAND: "DEL", RDMA_CNI_STATE_DIR: `${ro}/state` }, JSON.stringify(goodConf));
+      expect(r.status).not.toBe(0);
+      expect(r.json).toMatchObject({ code: 106 });
+      expect(String(r.json.msg)).toContain(`${ro}/state`);
+    } finally {
+      Bun.spawnSync(["umount", ro]);
+    }
   });
 });
 
