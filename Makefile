@@ -52,3 +52,5 @@ demo: build
 clean:
 	rm -rf build
 include deployment/image.mk
+include bench/bench.mk
+e2e test-all: build/rdma-shim

@@ -2,13 +2,8 @@
 import * as fs from "node:fs";
 import { versionLine } from "./buildinfo.ts";
 import { type CniIo, runCni } from "./cni/dispatch.ts";
-import { LinuxNetns } from "./netns/netns.ts";
-import { DEVICE_INFO_ROOTS } from "./plugin/devinfo.ts";
 import { KILL_POINTS, testHooksEnabled } from "./plugin/killpoints.ts";
-import { NetlinkRdma } from "./rdma/netlink.ts";
-import { FileStore } from "./state/store.ts";
-
-const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+import { productionDeps } from "./wiring.ts";
 
 function readStdin(max: number): Uint8Array {
   const chunks: Buffer[] = [];
@@ -39,17 +34,7 @@ const write = (fd: number) => (s: string) => void fs.writeSync(fd, s);
 
 function runPlugin(): number {
   const io: CniIo = { env: process.env, readStdin, stdout: write(1), stderr: write(2) };
-  const lockTimeoutMs = Number(process.env.RDMA_CNI_LOCK_TIMEOUT_MS) || DEFAULT_LOCK_TIMEOUT_MS;
-  return runCni(io, (log) => ({
-    kernel: new NetlinkRdma(),
-    netns: new LinuxNetns(),
-    sysfsRoot: process.env.RDMA_CNI_SYSFS_ROOT || "/sys",
-    log,
-    lockTimeoutMs,
-    now: () => new Date(),
-    openStore: (dir) => new FileStore(dir).init(),
-    deviceInfoRoots: DEVICE_INFO_ROOTS,
-  }));
+  return runCni(io, productionDeps(process.env));
 }
 
 /** Subcommands of the same executable; each module is loaded only when asked for. */
@@ -60,6 +45,7 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
   install: async (argv) => (await import("./install/install.ts")).main(argv),
   doctor: async (argv) => (await import("./doctor/doctor.ts")).main(argv),
+  engine: async (argv) => (await import("./engine/main.ts")).main(argv),
 };
 
 if (testHooksEnabled) {
@@ -75,6 +61,7 @@ const USAGE = `usage:
   rdma --version       print version, commit and build date
   rdma install         copy this executable into the CNI bin dir and wait (rdma install --help)
   rdma doctor          report the node's RDMA devices, attachments and problems (rdma doctor --help)
+  rdma engine          serve CNI calls forwarded by the shim on a unix socket (rdma engine --help)
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -5,14 +5,13 @@
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { deviceIdFor } from "../config/netconf.ts";
-import { findDevice } from "../rdma/kernel.ts";
 import { lookupRdmaDevice } from "../rdma/sysfs.ts";
 import { killPoint } from "./killpoints.ts";
 import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { sameKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
-import { deviceInNetns, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
+import { deviceInNetns, listHostDevices, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 
 export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   const { env, conf, store } = req;
@@ -37,7 +36,6 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
   const undo: { what: string; run: () => void }[] = [];
   try {
-    requireExclusiveMode(deps);
     const lock = store.lockDevice(deviceId, deps.lockTimeoutMs);
     killPoint("add:locked");
     try {
@@ -65,7 +63,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
         throw new CniError(ErrorCode.DeviceNotFound, `deviceID ${deviceId} (from ${target.source}) has several RDMA devices: ${lookup.names.join(", ")}; expected exactly one`);
       }
       if (lookup.found === "none") throw notOnHost(req, deviceId, target.source, lookup.reason);
-      const device = findDevice(deps.kernel, lookup.name);
+      const device = listHostDevices(deps).find((d) => d.name === lookup.name);
       if (!device) {
         throw new CniError(ErrorCode.DeviceNotFound, `RDMA device ${lookup.name} of deviceID ${deviceId} is in sysfs but RDMA netlink does not list it in this network namespace`);
       }
@@ -86,7 +84,9 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       undo.push({ what: "remove the record", run: () => store.remove(key) });
       killPoint("add:recorded");
 
-      moveIntoPod(deps, device, pod);
+      // The mode is not asked up front (one netlink round trip fewer on every ADD): a move in
+      // shared mode fails with EOPNOTSUPP, and only then is the mode asked to say why.
+      moveIntoPod(deps, device, pod, () => requireExclusiveMode(deps));
       undo.push({ what: `move ${device.name} back to the host`, run: () => moveBackToHost(deps, device, pod) });
       killPoint("add:moved");
 

@@ -4,12 +4,12 @@
  * back to the host.
  */
 import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
-import type { RdmaDevice } from "../rdma/kernel.ts";
+import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { removeDeviceInfo } from "./devinfo.ts";
 import { killPoint } from "./killpoints.ts";
-import { moveBackToHost, rdmaAbsent, rdmaUnavailable } from "./kernel-steps.ts";
+import { explainMove, rdmaAbsent, sendBackToHost } from "./kernel-steps.ts";
 
 export function del(req: Request, deps: PluginDeps): void {
   const { env, conf, store } = req;
@@ -40,27 +40,23 @@ export function releaseAttachment(seen: AttachmentRecord, netnsPath: string, sto
       return;
     }
     try {
-      let inPod: RdmaDevice | undefined;
+      let outcome: string;
       try {
-        inPod = deps.netns.inside(pod, () => deps.kernel.listDevices()).find((d) => d.index === record.rdmaIndex);
+        outcome = sendBackToHost(deps, record.rdmaIndex, pod);
       } catch (e) {
-        if (!rdmaAbsent(e)) throw e instanceof NetnsError ? e : rdmaUnavailable(e);
-        // No RDMA subsystem at all (module unloaded): no device can be left anywhere.
-        deps.log.warn("DEL: the RDMA subsystem is gone; dropping the record", { device: record.rdmaDevice, error: (e as Error).message });
-        inPod = undefined;
-      }
-      if (inPod) {
-        try {
-          moveBackToHost(deps, inPod, pod);
-          deps.log.info("RDMA device moved back to the host", { device: inPod.name, deviceId: record.deviceId });
-        } catch (e) {
-          // In shared mode (a node rebooted into it) devices are in every netns and never move.
-          if (modeOrUndefined(deps) !== "shared") throw e;
-          deps.log.warn("DEL: the RDMA subsystem is in shared mode; nothing to move back", { device: inPod.name });
+        if (e instanceof NetnsError) throw new CniError(ErrorCode.NetnsInvalid, e.message);
+        if (rdmaAbsent(e)) {
+          // No RDMA subsystem at all (module unloaded): no device can be left anywhere.
+          outcome = "the RDMA subsystem is gone";
+        } else if (modeOrUndefined(deps) === "shared") {
+          // A node rebooted into shared mode: devices are in every netns and never move.
+          outcome = "the RDMA subsystem is in shared mode";
+        } else {
+          throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${record.rdmaDevice} from netns ${pod.path} back to the host: ${explainMove(e)}`);
         }
-      } else {
-        deps.log.info("DEL: device is not in the pod netns (already back, or gone)", { device: record.rdmaDevice, phase: record.phase });
       }
+      if (outcome === "moved") deps.log.info("RDMA device moved back to the host", { device: record.rdmaDevice, deviceId: record.deviceId });
+      else deps.log.info("DEL: nothing to move back", { device: record.rdmaDevice, phase: record.phase, why: outcome === "not-in-pod" ? "the device is not in the pod netns (already back, or gone)" : outcome });
       dropRecord(record, store, deps);
     } finally {
       deps.netns.close(pod);

@@ -57,15 +57,15 @@ export function deviceInNetns(deps: PluginDeps, ns: NetnsHandle, index: number):
   }
 }
 
-export function deviceOnHost(deps: PluginDeps, index: number): RdmaDevice | undefined {
+export function listHostDevices(deps: PluginDeps): RdmaDevice[] {
   try {
-    return deps.kernel.listDevices().find((d) => d.index === index);
+    return deps.kernel.listDevices();
   } catch (e) {
     throw rdmaUnavailable(e);
   }
 }
 
-function explainMove(e: unknown): string {
+export function explainMove(e: unknown): string {
   if (!(e instanceof KernelError)) return e instanceof Error ? e.message : String(e);
   switch (e.errno) {
     case Errno.EOPNOTSUPP:
@@ -79,26 +79,45 @@ function explainMove(e: unknown): string {
   }
 }
 
-/** Moves `device` from the host into `pod`. */
-export function moveIntoPod(deps: PluginDeps, device: RdmaDevice, pod: NetnsHandle): void {
+/**
+ * Moves `device` from the host into `pod`. On EOPNOTSUPP, `explainRefusal` may throw a clearer
+ * error (the mode check) before the generic one.
+ */
+export function moveIntoPod(deps: PluginDeps, device: RdmaDevice, pod: NetnsHandle, explainRefusal?: () => void): void {
   try {
     deps.kernel.moveDevice(device.index, pod.fd);
   } catch (e) {
+    if (e instanceof KernelError && e.errno === Errno.EOPNOTSUPP) explainRefusal?.();
     throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${device.name} into netns ${pod.path}: ${explainMove(e)}`);
   }
 }
 
 /**
- * Moves `device` from `pod` back to the plugin's own netns. The kernel checks that the sending
- * thread is in the device's netns, so the request is sent from inside the pod's netns.
+ * Sends device `index` from `pod` back to the plugin's own netns. The kernel looks the device up
+ * in the sending thread's netns, so the request is sent from inside the pod's netns; ENODEV
+ * there means the pod does not hold the device (already back, or gone). Other failures throw.
  */
-export function moveBackToHost(deps: PluginDeps, device: RdmaDevice, pod: NetnsHandle): void {
+export function sendBackToHost(deps: PluginDeps, index: number, pod: NetnsHandle): "moved" | "not-in-pod" {
   const host = deps.netns.current();
   try {
-    deps.netns.inside(pod, () => deps.kernel.moveDevice(device.index, host.fd));
+    deps.netns.inside(pod, () => deps.kernel.moveDevice(index, host.fd));
+    return "moved";
   } catch (e) {
-    throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${device.name} from netns ${pod.path} back to the host: ${explainMove(e)}`);
+    if (e instanceof KernelError && e.errno === Errno.ENODEV) return "not-in-pod";
+    throw e;
   } finally {
     deps.netns.close(host);
   }
+}
+
+/** Moves `device` from `pod` back to the host, or fails with MoveFailed (ADD's undo). */
+export function moveBackToHost(deps: PluginDeps, device: RdmaDevice, pod: NetnsHandle): void {
+  const failed = (why: string) => new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${device.name} from netns ${pod.path} back to the host: ${why}`);
+  let outcome: string;
+  try {
+    outcome = sendBackToHost(deps, device.index, pod);
+  } catch (e) {
+    throw failed(explainMove(e));
+  }
+  if (outcome !== "moved") throw failed("it is not in that netns");
 }

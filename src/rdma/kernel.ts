@@ -29,7 +29,3 @@ export class KernelError extends Error {
     this.name = "KernelError";
   }
 }
-
-export function findDevice(kernel: RdmaKernel, name: string): RdmaDevice | undefined {
-  return kernel.listDevices().find((d) => d.name === name);
-}

@@ -1,0 +1,112 @@
+# The benchmark inside the test VM (busybox sh, run by test/vm/run from /payload). The shell only
+# sets things up; every time is taken by cnibench (C) around a fresh plugin process, so no shell
+# fork is in any figure. Output: lines for bench/report.ts (see its parser), nothing else on stdout.
+#
+# Modes, each called exactly as a runtime calls a plugin:
+#   floor     /payload/floor: one RDMA netlink SET per call, nothing else (the lowest possible)
+#   engine    /opt/cni/bin/rdma = the shim, forwarding to `rdma engine` (the fast path)
+#   oneshot   the Bun executable run per call (what ships today)
+#   fallback  the shim with no engine running: it execs the Bun executable one-shot
+set -u
+REPS=${BENCH_REPS:-50}
+LOAD=${BENCH_LOAD:-32}
+SCALES=${BENCH_SCALES:-1 16 256}
+P=/payload
+BIN=/opt/cni/bin
+SOCK=/run/rdma-cni/engine.sock
+export BENCH_STDERR=/tmp/bench.stderr
+MOD=/lib/modules/$(uname -r)/rdma_sim.ko
+
+echo "meta kernel $(uname -r)"
+echo "meta cpus $(grep -c ^processor /proc/cpuinfo)"
+echo "meta mem_kb $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+echo "meta reps $REPS"
+echo "meta load $LOAD"
+
+# The layout a node with the DaemonSet has: the shim as /opt/cni/bin/rdma, the Bun executable next
+# to it as rdma-engine (its one-shot fallback), both copied onto the guest's own root file system as
+# the installer copies them onto a node's disk: exec'ing from the 9p share would add its costs.
+rm -f $BIN/rdma
+cp $P/rdma-shim $BIN/rdma
+cp /mnt/build/rdma $BIN/rdma-engine
+
+engine_pid=""
+start_engine() {
+	$BIN/rdma-engine engine --socket $SOCK 2>>/tmp/engine.log &
+	engine_pid=$!
+	i=0
+	while [ ! -S $SOCK ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -S $SOCK ] || { echo "fatal engine did not start"; cat /tmp/engine.log; exit 1; }
+}
+stop_engine() {
+	kill "$engine_pid"
+	wait "$engine_pid" 2>/dev/null
+	engine_pid=""
+}
+
+exe_of() {
+	case $1 in
+	floor) echo $P/floor ;;
+	engine | fallback) echo $BIN/rdma ;;
+	oneshot) echo $BIN/rdma-engine ;;
+	esac
+}
+
+# the RDMA device index of simsfN, as RDMA netlink numbers it (it changes when the module reloads)
+index_of() { rdma dev show | sed -n "s/^\([0-9]*\): $1: .*/\1/p"; }
+host_simsf() { rdma dev show | grep -c ': simsf'; }
+records() { ls /run/cni/rdma/attachments 2>/dev/null | grep -c . || true; }
+
+load_module() {
+	rmmod rdma_sim 2>/dev/null
+	insmod "$MOD" num_sf="$1" || { echo "fatal insmod num_sf=$1"; exit 1; }
+	n=0
+	while [ "$(host_simsf)" != "$1" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+}
+
+ip netns add bseq
+i=0
+while [ $i -lt "$LOAD" ]; do ip netns add "bp$i"; i=$((i + 1)); done
+start_engine
+echo "meta engine_start_ok 1"
+
+for scale in $SCALES; do
+	load_module "$scale"
+	echo "scale $scale $(host_simsf)"
+	idx=$(index_of simsf0)
+	modes="floor engine oneshot"
+	[ "$scale" = "$(echo $SCALES | cut -d' ' -f1)" ] && modes="$modes fallback"
+	for mode in $modes; do
+		[ "$mode" = fallback ] && stop_engine
+		exe=$(exe_of $mode)
+		# warm-up, not counted: the first calls fault the executable's pages in
+		$P/cnibench seq "$exe" 3 rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null
+		echo "mode $mode"
+		$P/cnibench seq "$exe" "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
+		echo "check seq $mode devices_on_host $(host_simsf) records $(records)"
+		[ "$mode" = fallback ] && start_engine
+	done
+	if [ "$scale" -ge "$((LOAD * 4))" ]; then
+		# LOAD pods at once, each its own device (spread over the bus) and netns
+		args=""
+		i=0
+		while [ $i -lt "$LOAD" ]; do
+			k=$((i * scale / LOAD))
+			args="$args rdma_sim.sf.$k $(index_of simsf$k) /var/run/netns/bp$i"
+			i=$((i + 1))
+		done
+		for mode in floor engine oneshot; do
+			echo "load $mode $LOAD"
+			# shellcheck disable=SC2086
+			$P/cnibench par "$(exe_of $mode)" $args
+			echo "check load $mode devices_on_host $(host_simsf) records $(records)"
+		done
+	fi
+done
+
+echo "engine_status $(grep -E '^(VmRSS|VmHWM)' /proc/$engine_pid/status | tr -s ' \t' ' ' | tr '\n' ' ')"
+echo "meta engine_log_warnings $(grep -c '"level":"\(warn\|error\)"' /tmp/engine.log || true)"
+stop_engine
+echo "meta plugin_stderr_errors $(grep -c '"level":"error"' /tmp/bench.stderr 2>/dev/null || true)"
+grep '"level":"error"' /tmp/bench.stderr 2>/dev/null | head -5 | sed 's/^/stderr /'
+echo "done"

@@ -1,0 +1,164 @@
+/**
+ * The libc calls the engine's unix socket needs (bun:ffi): a listening socket, accept, the peer's
+ * credentials (SO_PEERCRED), and reads and writes bounded by a deadline. Synchronous on purpose:
+ * the engine serves one CNI call at a time on its one thread (docs/engine.md says why).
+ * src/sys/libc.ts holds the plugin's own calls; these are the engine's alone.
+ */
+import { dlopen, FFIType, read } from "bun:ffi";
+
+const { i32, u32, u64, i64, ptr } = FFIType;
+
+let lib: ReturnType<typeof load> | undefined;
+function load() {
+  return dlopen("libc.so.6", {
+    socket: { args: [i32, i32, i32], returns: i32 },
+    bind: { args: [i32, ptr, u32], returns: i32 },
+    listen: { args: [i32, i32], returns: i32 },
+    accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
+    getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
+    poll: { args: [ptr, u64, i32], returns: i32 },
+    recv: { args: [i32, ptr, u64, i32], returns: i64 },
+    send: { args: [i32, ptr, u64, i32], returns: i64 },
+    close: { args: [i32], returns: i32 },
+    __errno_location: { args: [], returns: ptr },
+  });
+}
+function libc() {
+  lib ??= load();
+  return lib.symbols;
+}
+
+export class SocketError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+  ) {
+    super(`${call}: errno ${errno}`);
+    this.name = "SocketError";
+  }
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+const POLLIN = 0x1;
+const POLLOUT = 0x4;
+const POLLHUP = 0x10;
+const EINTR = 4;
+const EAGAIN = 11;
+export const ETIMEDOUT = 110;
+const SUN_PATH_MAX = 108;
+
+function errno(): number {
+  const p = libc().__errno_location();
+  return p === null ? 0 : read.i32(p, 0);
+}
+
+function check(call: string, rc: number | bigint): number {
+  const n = Number(rc);
+  if (n < 0) throw new SocketError(call, errno());
+  return n;
+}
+
+/** A listening unix stream socket bound at `path` (which must not exist). */
+export function listenUnix(path: string, backlog: number): number {
+  const name = new TextEncoder().encode(path);
+  if (name.length >= SUN_PATH_MAX) throw new SocketError(`socket path ${path} is too long`, 36);
+  const addr = new Uint8Array(2 + SUN_PATH_MAX);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(name, 2);
+  const fd = check("socket", libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  try {
+    check(`bind ${path}`, libc().bind(fd, addr, addr.length));
+    check("listen", libc().listen(fd, backlog));
+  } catch (e) {
+    libc().close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** Waits for the next connection; returns a non-blocking fd. */
+export function accept(listenFd: number): number {
+  for (;;) {
+    const fd = Number(libc().accept4(listenFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (fd >= 0) return fd;
+    const e = errno();
+    if (e !== EINTR && e !== 103 /* ECONNABORTED */) throw new SocketError("accept4", e);
+  }
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+export function peerCredentials(fd: number): PeerCredentials {
+  const cred = new Int32Array(3);
+  const len = new Uint32Array([12]);
+  check("getsockopt(SO_PEERCRED)", libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len));
+  return { pid: cred[0] ?? 0, uid: cred[1] ?? -1, gid: cred[2] ?? -1 };
+}
+
+/** Polls one fd; returns its revents, or 0 when `ms` passed. */
+function pollOne(fd: number, events: number, ms: number): number {
+  const pfd = new Int32Array(2);
+  pfd[0] = fd;
+  pfd[1] = events; // events is the low half of the second int; revents the high half
+  const n = check("poll", libc().poll(pfd, 1, Math.max(0, Math.min(ms, 2_147_483_647))));
+  return n === 0 ? 0 : ((pfd[1] ?? 0) >>> 16) & 0xffff;
+}
+
+/** True when the peer has closed its end entirely (not only its write side): nobody waits for an answer. */
+export function peerGone(fd: number): boolean {
+  return (pollOne(fd, 0, 0) & POLLHUP) !== 0;
+}
+
+/** Reads exactly `n` bytes; fewer means EOF came first. Throws ETIMEDOUT at the deadline. */
+export function readExactly(fd: number, n: number, deadline: number): Uint8Array {
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const rc = Number(libc().recv(fd, buf.subarray(got), n - got, MSG_DONTWAIT));
+    if (rc > 0) {
+      got += rc;
+      continue;
+    }
+    if (rc === 0) break;
+    const e = errno();
+    if (e === EINTR) continue;
+    if (e !== EAGAIN) throw new SocketError("recv", e);
+    const left = deadline - Date.now();
+    if (left <= 0) throw new SocketError("recv", ETIMEDOUT);
+    pollOne(fd, POLLIN, left);
+  }
+  return got === n ? buf : buf.subarray(0, got);
+}
+
+/** Writes all of `data` (never raising SIGPIPE); throws ETIMEDOUT at the deadline. */
+export function writeAll(fd: number, data: Uint8Array, deadline: number): void {
+  let off = 0;
+  while (off < data.length) {
+    const rc = Number(libc().send(fd, data.subarray(off), data.length - off, MSG_DONTWAIT | MSG_NOSIGNAL));
+    if (rc > 0) {
+      off += rc;
+      continue;
+    }
+    const e = rc < 0 ? errno() : EAGAIN;
+    if (e === EINTR) continue;
+    if (e !== EAGAIN) throw new SocketError("send", e);
+    const left = deadline - Date.now();
+    if (left <= 0) throw new SocketError("send", ETIMEDOUT);
+    pollOne(fd, POLLOUT, left);
+  }
+}
+
+export function closeFd(fd: number): void {
+  libc().close(fd);
+}

@@ -1,0 +1,183 @@
+/**
+ * shim/rdma-shim.c as a real process, against fake engines (unix socket servers in this test
+ * process) and a fake one-shot engine (a shell script next to the shim): what it forwards, what
+ * it prints, and what it does when the engine is missing, dead, slow or talks nonsense.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import { decodeEnv, decodeRequestHeader, encodeReply, REQUEST_HEADER_BYTES } from "../../src/engine/protocol.ts";
+import { closeFd, listenUnix } from "../../src/engine/unix-socket.ts";
+import { buildShim } from "./build.ts";
+
+let tmp: string;
+let shim: string;
+
+// The one-shot engine stand-in: says it ran, with the environment and stdin it got.
+const FAKE_ONE_SHOT = `#!/bin/sh
+echo "one-shot CNI_COMMAND=$CNI_COMMAND OTHER=$OTHER stdin=$(cat)"
+exit 7
+`;
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(`${os.tmpdir()}/rdma-shim-`);
+  shim = `${tmp}/rdma`;
+  buildShim(shim);
+  fs.writeFileSync(`${tmp}/rdma-engine`, FAKE_ONE_SHOT, { mode: 0o755 });
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface Received {
+  env: Record<string, string>;
+  stdinLen: number;
+  stdin: Buffer;
+}
+
+/** A fake engine: collects one request, then lets `respond` answer (or not) on the socket. */
+async function fakeEngine(name: string, respond: (sock: net.Socket, req: Received) => void): Promise<{ path: string; got: Promise<Received>; close(): void }> {
+  const path = `${tmp}/${name}.sock`;
+  let resolveGot: (r: Received) => void = () => {};
+  const got = new Promise<Received>((r) => {
+    resolveGot = r;
+  });
+  // allowHalfOpen: the shim shuts its write side after the request; the answer still goes back.
+  const server = net.createServer({ allowHalfOpen: true }, (sock) => {
+    let buf = Buffer.alloc(0);
+    sock.on("data", (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < REQUEST_HEADER_BYTES) return;
+      const { envLen, stdinLen } = decodeRequestHeader(buf.subarray(0, REQUEST_HEADER_BYTES));
+      if (buf.length < REQUEST_HEADER_BYTES + envLen + stdinLen) return;
+      const body = buf.subarray(REQUEST_HEADER_BYTES);
+      const req = { env: decodeEnvRaw(body.subarray(0, envLen)), stdinLen, stdin: body.subarray(envLen, envLen + stdinLen) };
+      resolveGot(req);
+      respond(sock, req);
+    });
+    sock.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return { path, got, close: () => server.close() };
+}
+
+/** Every name the shim sent, unfiltered (decodeEnv would drop what the shim must not send). */
+function decodeEnvRaw(block: Uint8Array): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of Buffer.from(block).toString().split("\0").filter(Boolean)) {
+    const i = e.indexOf("=");
+    out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+async function runShim(env: Record<string, string>, stdin: string | Uint8Array<ArrayBuffer>, exe = shim) {
+  const started = performance.now();
+  const p = Bun.spawn([exe], { env: { PATH: "/usr/bin:/bin", ...env }, stdin: typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, status] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(stdout);
+  } catch {}
+  return { status, stdout, stderr, json, ms: performance.now() - started };
+}
+
+const reply = (status: number, stdout: string, stderr = "") => Buffer.from(encodeReply({ status, stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) }));
+
+describe("shim with an engine", () => {
+  test("forwards CNI_* and RDMA_CNI_* and stdin, prints the answer with its status", async () => {
+    const eng = await fakeEngine("ok", (s) => s.end(reply(3, '{"result":1}\n', "a log line\n")));
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "ADD", CNI_NETNS: "/x", RDMA_CNI_STATE_DIR: "/s", OTHER: "secret", HOME: "/root" }, '{"cniVersion":"1.0.0"}');
+    const got = await eng.got;
+    eng.close();
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe('{"result":1}\n');
+    expect(r.stderr).toBe("a log line\n");
+    expect(got.env).toEqual({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "ADD", CNI_NETNS: "/x", RDMA_CNI_STATE_DIR: "/s" });
+    expect(got.stdin.toString()).toBe('{"cniVersion":"1.0.0"}');
+    expect(decodeEnv(new Uint8Array(0))).toEqual({});
+  });
+
+  test("stdin beyond 4 MiB is cut at 4 MiB + 1 byte, for the plugin to refuse", async () => {
+    const eng = await fakeEngine("big", (s) => s.end(reply(0, "")));
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "ADD" }, new Uint8Array(new ArrayBuffer(5 * 1024 * 1024)).fill(32));
+    const got = await eng.got;
+    eng.close();
+    expect(r.status).toBe(0);
+    expect(got.stdinLen).toBe(4 * 1024 * 1024 + 1);
+  });
+
+  test("a reply with a bad header is an I/O error (code 5), not passed on", async () => {
+    const eng = await fakeEngine("badmagic", (s) => s.end(Buffer.from("HTTP/1.1 200 OK\r\n\r\n")));
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "DEL" }, "{}");
+    eng.close();
+    expect(r.status).toBe(1);
+    expect(r.json.code).toBe(5);
+    expect(String(r.json.msg)).toContain("malformed answer");
+  });
+
+  test("a reply announcing more than the limit is refused before it is buffered", async () => {
+    const header = Buffer.alloc(16);
+    header.write("RCR1");
+    header.writeUInt32LE(0, 4);
+    header.writeUInt32LE(0xffffffff, 8);
+    const eng = await fakeEngine("huge", (s) => s.end(header));
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "DEL" }, "{}");
+    eng.close();
+    expect(r.json.code).toBe(5);
+  });
+
+  test("a reply cut short, or longer than announced, is an I/O error", async () => {
+    const full = reply(0, '{"a":1}\n');
+    for (const bytes of [full.subarray(0, full.length - 2), Buffer.concat([full, Buffer.from("x")]), full.subarray(0, 10)]) {
+      const eng = await fakeEngine("short", (s) => s.end(bytes));
+      const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "DEL" }, "{}");
+      eng.close();
+      expect(r.status).toBe(1);
+      expect(r.json.code).toBe(5);
+    }
+  });
+
+  test("a slow engine: the shim waits a bounded time, then says try again later (code 11)", async () => {
+    const eng = await fakeEngine("slow", () => {});
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, RDMA_CNI_SHIM_TIMEOUT_MS: "300", CNI_COMMAND: "ADD" }, "{}");
+    eng.close();
+    expect(r.status).toBe(1);
+    expect(r.json.code).toBe(11);
+    expect(r.ms).toBeGreaterThanOrEqual(290);
+    expect(r.ms).toBeLessThan(3000);
+  });
+});
+
+describe("shim falls back to the one-shot engine", () => {
+  test("no socket: execs the engine next to it with the whole environment and the untouched stdin", async () => {
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: `${tmp}/none.sock`, CNI_COMMAND: "ADD", OTHER: "kept" }, "the-config");
+    expect(r.stdout).toBe("one-shot CNI_COMMAND=ADD OTHER=kept stdin=the-config\n");
+    expect(r.status).toBe(7);
+  });
+
+  test("a stale socket nobody listens on (a crashed engine): connection refused, one-shot", async () => {
+    const path = `${tmp}/stale.sock`;
+    closeFd(listenUnix(path, 1));
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: path, CNI_COMMAND: "DEL" }, "cfg");
+    expect(r.stdout).toBe("one-shot CNI_COMMAND=DEL OTHER= stdin=cfg\n");
+  });
+
+  test("an engine that closes without answering: one-shot, with stdin replayed", async () => {
+    const eng = await fakeEngine("closes", (s) => s.end());
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "ADD" }, "replayed-config");
+    eng.close();
+    expect(r.stdout).toBe("one-shot CNI_COMMAND=ADD OTHER= stdin=replayed-config\n");
+    expect(r.status).toBe(7);
+  });
+
+  test("no engine and no one-shot engine: a CNI error on stdout, exit 1", async () => {
+    const lone = `${tmp}/lone`;
+    fs.mkdirSync(lone, { recursive: true });
+    fs.copyFileSync(shim, `${lone}/rdma`);
+    fs.chmodSync(`${lone}/rdma`, 0o755);
+    const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: `${tmp}/none.sock`, CNI_COMMAND: "ADD" }, "{}", `${lone}/rdma`);
+    expect(r.status).toBe(1);
+    expect(r.json.code).toBe(5);
+    expect(String(r.json.msg)).toContain(`${lone}/rdma-engine`);
+  });
+});
