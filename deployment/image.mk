@@ -3,8 +3,10 @@
 #   make image-rootfs           the image's root filesystem as a directory and a tarball, no container tool needed
 #   make image-multistage       the multi-stage Dockerfile (needs a registry for its base images)
 #   make build/rdma-linux-amd64 build/rdma-linux-arm64
-# The image reference lives in one place, the DaemonSet's `image:` line.
-IMAGE        ?= $(shell sed -n 's/^ *image: *//p' deployment/rdma-cni-daemonset.yaml | head -n 1)
+#   make build/rdma-shim-linux-amd64 build/rdma-shim-linux-arm64   the static shim, cross-built
+# The image reference lives in one place, the DaemonSet's `image: &image ...` line (the other
+# container's `image: *image` is a YAML alias of it).
+IMAGE        ?= $(shell sed -n 's/^ *image: *&[A-Za-z0-9_-]* *//p' deployment/rdma-cni-daemonset.yaml | head -n 1)
 BUN_VERSION  := $(shell node -p "require('./package.json').devDependencies.bun")
 HOST_ARCH    := $(shell uname -m | sed -e s/x86_64/amd64/ -e s/aarch64/arm64/)
 IMAGE_ARCH   ?= $(HOST_ARCH)
@@ -15,6 +17,13 @@ SYSROOT      ?= $(if $(filter $(IMAGE_ARCH),$(HOST_ARCH)),/,.cache/sysroot-$(IMA
 # The first of docker, podman, buildah that is installed and answers (a docker client without
 # an engine does not).
 CONTAINER_TOOL ?= $(shell for t in docker podman buildah; do command -v $$t >/dev/null 2>&1 && $$t info >/dev/null 2>&1 && { echo $$t; break; }; done)
+
+# The shim the image ships as /rdma-shim: build/rdma-shim (bench/bench.mk) for this machine's
+# architecture; for the other one, a static cross build by Debian's cross compiler
+# (gcc-aarch64-linux-gnu and libc6-dev-arm64-cross, or gcc-x86-64-linux-gnu and libc6-dev-amd64-cross).
+SHIM_TRIPLET_amd64 := x86_64-linux-gnu
+SHIM_TRIPLET_arm64 := aarch64-linux-gnu
+IMAGE_SHIM   ?= $(if $(filter $(IMAGE_ARCH),$(HOST_ARCH)),build/rdma-shim,build/rdma-shim-linux-$(IMAGE_ARCH))
 
 .PHONY: image image-rootfs image-multistage cross
 
@@ -37,12 +46,17 @@ build/rdma-linux-arm64: $(SOURCES) package.json $(RUNTIMES)/bun-linux-aarch64-$(
 	@mkdir -p build
 	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false --target=bun-linux-arm64 --compile-executable-path=$(RUNTIMES)/bun-linux-aarch64-$(BUN_VERSION)/bin/bun src/main.ts --outfile $@
 
+build/rdma-shim-linux-%: shim/rdma-shim.c deployment/image.mk
+	@command -v $(SHIM_TRIPLET_$*)-gcc >/dev/null || { echo "$@: $(SHIM_TRIPLET_$*)-gcc is not installed (Debian: gcc-$(subst _,-,$(SHIM_TRIPLET_$*)) and libc6-dev-$*-cross)" >&2; exit 1; }
+	@mkdir -p build
+	$(SHIM_TRIPLET_$*)-gcc -static -Os -s -Wall -Wextra -Werror -o $@ shim/rdma-shim.c
+
 .cache/sysroot-%:
 	deployment/fetch-libc.sh $* $@
 
-# The root filesystem: /rdma, its loader and libraries, empty mount points; nothing else.
-build/image/rootfs-$(IMAGE_ARCH): build/rdma-linux-$(IMAGE_ARCH) deployment/rootfs.sh $(filter .cache/%,$(SYSROOT))
-	deployment/rootfs.sh build/rdma-linux-$(IMAGE_ARCH) $@ $(SYSROOT)
+# The root filesystem: /rdma, its loader and libraries, /rdma-shim, empty mount points; nothing else.
+build/image/rootfs-$(IMAGE_ARCH): build/rdma-linux-$(IMAGE_ARCH) $(IMAGE_SHIM) deployment/rootfs.sh $(filter .cache/%,$(SYSROOT))
+	deployment/rootfs.sh build/rdma-linux-$(IMAGE_ARCH) $(IMAGE_SHIM) $@ $(SYSROOT)
 
 # Reproducible: fixed owner, order and mtime.
 build/image/rdma-cni-rootfs-$(IMAGE_ARCH).tar: build/image/rootfs-$(IMAGE_ARCH)

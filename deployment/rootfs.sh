@@ -1,17 +1,20 @@
 #!/bin/sh
 # Assembles the image's root filesystem: the rdma executable as /rdma, its ELF interpreter and
 # the shared libraries it needs (found by reading the ELF headers, so a foreign-architecture
-# executable works too), and nothing else: no shell, no package manager.
+# executable works too), the static shim as /rdma-shim (which `rdma install` puts in front of the
+# engine, docs/engine.md), and nothing else: no shell, no package manager.
 #
-#   deployment/rootfs.sh EXECUTABLE OUTDIR [SYSROOT]
+#   deployment/rootfs.sh EXECUTABLE SHIM OUTDIR [SYSROOT]
 #
 # SYSROOT (default /) is where the libraries are taken from; for another architecture, a
 # directory holding that architecture's libc6 package unpacked (see deployment/image.mk).
 set -eu
 
+[ $# -ge 3 ] || { echo "usage: rootfs.sh EXECUTABLE SHIM OUTDIR [SYSROOT]" >&2; exit 2; }
 exe=$1
-out=$2
-sysroot=${3:-/}
+shim=$2
+out=$3
+sysroot=${4:-/}
 
 machine=$(readelf -h "$exe" | sed -n 's/^ *Machine: *//p')
 case $machine in
@@ -20,9 +23,18 @@ case $machine in
   *) echo "rootfs.sh: $exe: unsupported machine '$machine'" >&2; exit 1 ;;
 esac
 
+# The shim must run with nothing but itself: static (no interpreter, no NEEDED library), and
+# for the executable's machine.
+shim_machine=$(readelf -h "$shim" | sed -n 's/^ *Machine: *//p')
+[ "$shim_machine" = "$machine" ] || { echo "rootfs.sh: $shim is for '$shim_machine', $exe for '$machine'" >&2; exit 1; }
+if readelf -l "$shim" | grep -q 'Requesting program interpreter' || readelf -d "$shim" | grep -q '(NEEDED)'; then
+  echo "rootfs.sh: $shim is not statically linked" >&2; exit 1
+fi
+
 rm -rf "$out"
 mkdir -p "$out"
 install -m 0755 "$exe" "$out/rdma"
+install -m 0755 "$shim" "$out/rdma-shim"
 
 # Copies a file of the sysroot to the same absolute path in the rootfs, following symlinks.
 place() {

@@ -1,16 +1,24 @@
 /**
- * `rdma install`: the DaemonSet's entrypoint. Installs this very executable into the host's CNI
- * bin dir, checks the copy, reports whether the node is ready for it, and then stays up so the
+ * `rdma install`: the DaemonSet's entrypoint. Installs the plugin into the host's CNI bin dir,
+ * checks each copy, reports whether the node is ready for it, and then stays up so the
  * DaemonSet's pod stays Running (SIGTERM/SIGINT end it with status 0).
+ *
+ * With a shim (docs/engine.md) the runtime's `rdma` is the shim and this executable becomes
+ * `rdma-engine`, which the shim runs one-shot when no engine answers. `rdma-engine` is renamed
+ * into place first, so a runtime never finds a new shim without the engine it falls back to.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { versionLine } from "../buildinfo.ts";
+import { defaultDoctorDeps, doctorReport, renderText } from "../doctor/doctor.ts";
 import { type Logger, StreamLogger } from "../log.ts";
 import { NetlinkRdma } from "../rdma/netlink.ts";
 import { installAtomically } from "./atomic-copy.ts";
+import { logDoctorSummary } from "./doctor-summary.ts";
 import { InstallError } from "./errors.ts";
 import { reportNetnsMode } from "./netns-mode.ts";
-import { INSTALL_USAGE, INSTALLED_NAME, type InstallOptions, parseInstallArgs } from "./options.ts";
+import { ENGINE_NAME, INSTALL_USAGE, INSTALLED_NAME, type InstallOptions, parseInstallArgs } from "./options.ts";
+import { locateShim } from "./shim.ts";
 import { queryVersion } from "./version-check.ts";
 
 const EXIT_FAILURE = 1;
@@ -51,18 +59,34 @@ export async function main(argv: string[]): Promise<number> {
 
 function install(options: InstallOptions, log: Logger): void {
   const source = process.execPath;
-  log.info(`installing ${versionLine()}`, { source, cniBinDir: options.cniBinDir });
+  const shim = locateShim(options.shim, source);
+  log.info(`installing ${versionLine()}`, { source, shim: shim ?? null, cniBinDir: options.cniBinDir });
+  if (shim === undefined) {
+    installChecked(source, options.cniBinDir, INSTALLED_NAME, {}, log);
+  } else {
+    installChecked(source, options.cniBinDir, ENGINE_NAME, {}, log);
+    // A socket path no engine can listen on (under a regular file: ENOTDIR, or ENOENT where
+    // /dev/null is absent) makes the shim fall back to the rdma-engine just installed beside it,
+    // even while an engine serves the real socket: VERSION through the shim checks both files.
+    installChecked(shim, options.cniBinDir, INSTALLED_NAME, { RDMA_CNI_ENGINE_SOCKET: NO_ENGINE_SOCKET }, log);
+  }
+  reportNetnsMode(new NetlinkRdma(), log);
+  logDoctorSummary({ report: () => doctorReport(defaultDoctorDeps()), render: renderText }, stderr, log);
+}
+
+const NO_ENGINE_SOCKET = "/dev/null/rdma-install-check.sock";
+
+function installChecked(source: string, dir: string, name: string, checkEnv: Record<string, string>, log: Logger): void {
   let supported: string[] = [];
   const installed = installAtomically({
     source,
-    dir: options.cniBinDir,
-    name: INSTALLED_NAME,
+    dir,
+    name,
     check: (temp) => {
-      supported = queryVersion(temp);
+      supported = queryVersion(temp, checkEnv);
     },
   });
-  log.info(`installed ${installed.path}`, { bytes: installed.bytes, supportedVersions: supported });
-  reportNetnsMode(new NetlinkRdma(), log);
+  log.info(`installed ${installed.path}`, { from: path.basename(source), bytes: installed.bytes, supportedVersions: supported });
 }
 
 /** Listens from the start; `received` resolves with the signal's name. */

@@ -1,24 +1,39 @@
 /** The `rdma install` command line: pure, so every flag and every mistake is unit-testable. */
 
 export const DEFAULT_CNI_BIN_DIR = "/host/opt/cni/bin";
+/** The name the runtime executes: the shim when there is one, else the one-shot plugin itself. */
 export const INSTALLED_NAME = "rdma";
+/** With a shim: the Bun executable, which the shim runs one-shot when no engine answers. */
+export const ENGINE_NAME = "rdma-engine";
+/** The shim's name beside the running executable (`/rdma-shim` in the image). */
+export const SHIM_NAME = "rdma-shim";
+
+/** Where the shim comes from: beside this executable if present, a given path, or none at all. */
+export type ShimChoice = { kind: "beside" } | { kind: "path"; path: string } | { kind: "none" };
 
 export interface InstallOptions {
   cniBinDir: string;
   /** Exit once installed instead of waiting for SIGTERM/SIGINT (an init container, a one-off copy). */
   noSleep: boolean;
+  shim: ShimChoice;
 }
 
 export type ParsedArgs = { help: true } | { help: false; options: InstallOptions } | { error: string };
 
-export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--no-sleep]
-  copies this executable to DIR/${INSTALLED_NAME} (default ${DEFAULT_CNI_BIN_DIR}) by an atomic rename,
-  checks that the copy answers CNI VERSION, logs the node's RDMA netns mode, then waits for
-  SIGTERM or SIGINT (exit 0); --no-sleep exits once installed.
+export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--shim PATH | --no-shim] [--no-sleep]
+  With a shim (${SHIM_NAME} beside this executable, or --shim PATH): installs this executable as
+  DIR/${ENGINE_NAME}, then the shim as DIR/${INSTALLED_NAME}; without one (or with --no-shim): this
+  executable as DIR/${INSTALLED_NAME}. DIR defaults to ${DEFAULT_CNI_BIN_DIR}. Each file is written
+  beside its name, fsynced, checked to answer CNI VERSION, and renamed into place. Then logs the
+  node's RDMA netns mode and the rdma doctor summary, and waits for SIGTERM or SIGINT (exit 0);
+  --no-sleep exits once installed.
 `;
 
+const ONE_SHIM_CHOICE = "give at most one of --shim PATH and --no-shim";
+
 export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
-  const options: InstallOptions = { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false };
+  const options: InstallOptions = { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false, shim: { kind: "beside" } };
+  let shimGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
     if (arg === "-h" || arg === "--help") return { help: true };
@@ -26,17 +41,26 @@ export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
       options.noSleep = true;
       continue;
     }
-    let value: string | undefined;
-    if (arg === "--cni-bin-dir") {
-      value = argv[++i];
-      if (value === undefined) return { error: "--cni-bin-dir needs a directory" };
-    } else if (arg.startsWith("--cni-bin-dir=")) {
-      value = arg.slice("--cni-bin-dir=".length);
-    } else {
-      return { error: `unknown argument ${JSON.stringify(arg)}` };
+    if (arg === "--no-shim") {
+      if (shimGiven) return { error: ONE_SHIM_CHOICE };
+      shimGiven = true;
+      options.shim = { kind: "none" };
+      continue;
     }
-    if (value === "") return { error: "--cni-bin-dir must not be empty" };
-    options.cniBinDir = value;
+    const flag = ["--cni-bin-dir", "--shim"].find((f) => arg === f || arg.startsWith(`${f}=`));
+    if (flag === undefined) return { error: `unknown argument ${JSON.stringify(arg)}` };
+    const value = arg === flag ? argv[++i] : arg.slice(flag.length + 1);
+    if (flag === "--cni-bin-dir") {
+      if (value === undefined) return { error: "--cni-bin-dir needs a directory" };
+      if (value === "") return { error: "--cni-bin-dir must not be empty" };
+      options.cniBinDir = value;
+    } else {
+      if (value === undefined) return { error: "--shim needs the shim executable's path" };
+      if (value === "") return { error: "--shim must not be empty" };
+      if (shimGiven) return { error: ONE_SHIM_CHOICE };
+      shimGiven = true;
+      options.shim = { kind: "path", path: value };
+    }
   }
   return { help: false, options };
 }

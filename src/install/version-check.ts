@@ -27,13 +27,16 @@ export function parseVersionReply(stdout: string): string[] {
   return versions;
 }
 
-/** Executes `executable` with CNI_COMMAND=VERSION and returns the versions it supports. */
-export function queryVersion(executable: string): string[] {
+/**
+ * Executes `executable` with CNI_COMMAND=VERSION (and `env`, the only other variables it gets)
+ * and returns the versions it supports.
+ */
+export function queryVersion(executable: string, env: Record<string, string> = {}): string[] {
   let proc: ReturnType<typeof Bun.spawnSync>;
   try {
     proc = Bun.spawnSync({
       cmd: [executable],
-      env: { CNI_COMMAND: "VERSION" },
+      env: { ...env, CNI_COMMAND: "VERSION" },
       stdin: Buffer.from(VERSION_REQUEST),
       stdout: "pipe",
       stderr: "pipe",

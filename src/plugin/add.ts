@@ -8,6 +8,7 @@ import { deviceIdFor } from "../config/netconf.ts";
 import { lookupRdmaDevice } from "../rdma/sysfs.ts";
 import { killPoint } from "./killpoints.ts";
 import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
+import type { RdmaDevice } from "../rdma/kernel.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { sameKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
@@ -62,8 +63,12 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       if (lookup.found === "many") {
         throw new CniError(ErrorCode.DeviceNotFound, `deviceID ${deviceId} (from ${target.source}) has several RDMA devices: ${lookup.names.join(", ")}; expected exactly one`);
       }
-      if (lookup.found === "none") throw notOnHost(req, deviceId, target.source, lookup.reason);
-      const device = listHostDevices(deps).find((d) => d.name === lookup.name);
+      if (lookup.found === "none") {
+        // Say the root cause when there is one: no RDMA at all (100) or shared mode (101).
+        requireExclusiveMode(deps);
+        throw notOnHost(req, deviceId, target.source, lookup.reason);
+      }
+      const device = findOnHost(deps, lookup.name);
       if (!device) {
         throw new CniError(ErrorCode.DeviceNotFound, `RDMA device ${lookup.name} of deviceID ${deviceId} is in sysfs but RDMA netlink does not list it in this network namespace`);
       }
@@ -113,6 +118,23 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
     }
   } finally {
     deps.netns.close(pod);
+  }
+}
+
+const DUMP_ATTEMPTS = 5;
+
+/**
+ * The host's device of that name. A netlink dump is not atomic: the kernel resumes each part of
+ * a dump at a position counted over the devices of the caller's netns, so a device that another
+ * call moves out meanwhile makes the dump skip one (seen with 32 ADDs at once in the test VM).
+ * Sysfs has just shown the device here, so a miss is worth another look.
+ */
+function findOnHost(deps: PluginDeps, name: string): RdmaDevice | undefined {
+  for (let attempt = 1; ; attempt++) {
+    const device = listHostDevices(deps).find((d) => d.name === name);
+    if (device || attempt === DUMP_ATTEMPTS) return device;
+    deps.log.debug("device missing from a dump; dumping again", { device: name, attempt });
+    Bun.sleepSync(attempt * 2);
   }
 }
 

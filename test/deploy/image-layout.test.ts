@@ -1,8 +1,9 @@
 /**
- * The image's root filesystem, as deployment/rootfs.sh assembles it from build/rdma: exactly the
- * executable, its loader and libraries, and it works as a container would run it: chroot into
- * a read-only copy with /proc mounted, then --version, CNI VERSION and `install` into a bind-
- * mounted host dir. Where buildah works, the same through a real image FROM scratch.
+ * The image's root filesystem, as deployment/rootfs.sh assembles it from build/rdma and
+ * build/rdma-shim: exactly the executable, its loader and libraries, and the static shim, and it
+ * works as a container would run it: chroot into a read-only copy with /proc mounted, then
+ * --version, CNI VERSION and `install` into a bind-mounted host dir. Where buildah works, the
+ * same through a real image FROM scratch.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import * as fs from "node:fs";
@@ -13,6 +14,7 @@ const ROOT = `${import.meta.dir}/../..`;
 // Each test copies or hashes the 109 MB executable; on a busy 2-core machine that takes seconds.
 setDefaultTimeout(60_000);
 const BIN = `${ROOT}/build/rdma`;
+const SHIM = `${ROOT}/build/rdma-shim`;
 const isRoot = process.getuid?.() === 0;
 const CHROOT = "/usr/sbin/chroot";
 let tmp: string;
@@ -20,9 +22,13 @@ let rootfs: string;
 
 beforeAll(() => {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run make build first`);
+  if (!fs.existsSync(SHIM)) {
+    const made = Bun.spawnSync(["make", "-s", "build/rdma-shim"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    if (made.exitCode !== 0) throw new Error(`make build/rdma-shim failed: ${made.stderr.toString()}`);
+  }
   tmp = fs.mkdtempSync(`${os.tmpdir()}/rdma-image-`);
   rootfs = `${tmp}/rootfs`;
-  const r = Bun.spawnSync([`${ROOT}/deployment/rootfs.sh`, BIN, rootfs], { stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync([`${ROOT}/deployment/rootfs.sh`, BIN, SHIM, rootfs], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`rootfs.sh failed: ${r.stderr.toString()}`);
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -56,20 +62,34 @@ function sh(cmd: string[], opts: { stdin?: string; env?: Record<string, string> 
 }
 
 describe("image root filesystem", () => {
-  test("holds /rdma, its ELF loader and the libraries it links, and nothing else", () => {
+  test("holds /rdma, its ELF loader and the libraries it links, /rdma-shim, and nothing else", () => {
     const files = filesUnder(rootfs);
     expect(files).toContain("/rdma");
+    expect(files).toContain("/rdma-shim");
     const libs = lddPaths();
     expect(libs.length).toBeGreaterThan(0);
     for (const lib of libs) expect(files.some((f) => path.basename(f) === path.basename(lib))).toBe(true);
     // nothing beyond them: no shell, no tools
-    expect(files.length).toBe(1 + new Set(libs.map((l) => path.basename(l))).size);
+    expect(files.length).toBe(2 + new Set(libs.map((l) => path.basename(l))).size);
     expect(files.filter((f) => /\/(s?bin|usr)\//.test(f))).toEqual([]);
   });
 
-  test("has /rdma byte-identical to build/rdma and executable", () => {
+  test("has /rdma and /rdma-shim byte-identical to build/rdma and build/rdma-shim, executable", () => {
     expect(sha256(`${rootfs}/rdma`)).toBe(sha256(BIN));
-    expect(fs.statSync(`${rootfs}/rdma`).mode & 0o111).toBe(0o111);
+    expect(sha256(`${rootfs}/rdma-shim`)).toBe(sha256(SHIM));
+    for (const f of ["rdma", "rdma-shim"]) expect(fs.statSync(`${rootfs}/${f}`).mode & 0o111).toBe(0o111);
+  });
+
+  test("the shim is static: no ELF interpreter, no shared library", () => {
+    expect(sh(["readelf", "-l", `${rootfs}/rdma-shim`]).stdout).not.toContain("Requesting program interpreter");
+    expect(sh(["readelf", "-d", `${rootfs}/rdma-shim`]).stdout).not.toContain("(NEEDED)");
+  });
+
+  test("rootfs.sh refuses a shim that is not static", () => {
+    const r = sh([`${ROOT}/deployment/rootfs.sh`, BIN, BIN, `${tmp}/refused`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${BIN} is not statically linked`);
+    expect(fs.existsSync(`${tmp}/refused`)).toBe(false);
   });
 
   test("has the mount point the DaemonSet mounts the host's CNI bin dir on", () => {
@@ -117,11 +137,25 @@ describe.skipIf(!isRoot)("image root filesystem in a chroot, read-only like the 
     expect(JSON.parse(r.stdout)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] });
   });
 
-  test("the entrypoint's install copies /rdma into the mounted host dir", () => {
+  test("the entrypoint's install puts /rdma as rdma-engine and /rdma-shim as rdma into the mounted host dir", () => {
     const r = sh([CHROOT, root, "/rdma", "install", "--no-sleep"], { env: {} });
     expect(r.status).toBe(0);
-    expect(sha256(`${hostBin}/rdma`)).toBe(sha256(BIN));
+    // what the image holds (build/ may have been rebuilt since the rootfs was assembled)
+    expect(sha256(`${hostBin}/rdma-engine`)).toBe(sha256(`${rootfs}/rdma`));
+    expect(sha256(`${hostBin}/rdma`)).toBe(sha256(`${rootfs}/rdma-shim`));
+    // and the installed pair answers as the runtime on the host calls it, with no engine running
+    const v = sh([`${hostBin}/rdma`], { env: { CNI_COMMAND: "VERSION", RDMA_CNI_ENGINE_SOCKET: `${tmp}/no-engine.sock` }, stdin: '{"cniVersion":"1.1.0"}' });
+    expect(v.status).toBe(0);
+    expect(JSON.parse(v.stdout).supportedVersions).toContain("1.1.0");
   }, 60_000);
+
+  test("/rdma-shim in the image runs with nothing but itself (it finds no rdma-engine there)", () => {
+    const r = sh([CHROOT, root, "/rdma-shim"], { env: { CNI_COMMAND: "VERSION", RDMA_CNI_ENGINE_SOCKET: "/no-engine.sock" }, stdin: '{"cniVersion":"1.1.0"}' });
+    // it started (a static executable needs no loader) and says why it cannot go on
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 5 });
+    expect(r.stdout).toContain("the one-shot engine /rdma-engine cannot run");
+  });
 });
 
 // buildah from Debian's archive builds FROM scratch here (chroot isolation, as root).
@@ -150,6 +184,8 @@ describe.skipIf(!buildahWorks)("the image built FROM scratch with buildah", () =
     fs.mkdirSync(hostBin);
     const r = sh(["buildah", "run", "--isolation", "chroot", "-v", `${hostBin}:/host/opt/cni/bin`, container, "/rdma", "install", "--no-sleep"]);
     expect(r.status).toBe(0);
-    expect(sha256(`${hostBin}/rdma`)).toBe(sha256(BIN));
+    // what the image holds (build/ may have been rebuilt since the rootfs was assembled)
+    expect(sha256(`${hostBin}/rdma-engine`)).toBe(sha256(`${rootfs}/rdma`));
+    expect(sha256(`${hostBin}/rdma`)).toBe(sha256(`${rootfs}/rdma-shim`));
   }, 60_000);
 });

@@ -6,7 +6,10 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { decodeJsonObject, parseNetConf } from "../../src/config/netconf.ts";
+import { DEFAULT_STATE_DIR } from "../../src/cni/dispatch.ts";
+import { DEFAULT_ENGINE_SOCKET } from "../../src/engine/main.ts";
 import { DEFAULT_CNI_BIN_DIR } from "../../src/install/options.ts";
+import { DEVICE_INFO_ROOTS } from "../../src/plugin/devinfo.ts";
 
 const ROOT = `${import.meta.dir}/../..`;
 type Obj = Record<string, unknown>;
@@ -29,14 +32,30 @@ function at(obj: unknown, ...path: (string | number)[]): unknown {
 
 const daemonset = load("deployment/rdma-cni-daemonset.yaml");
 const podSpec = at(daemonset, "spec", "template", "spec") as Obj;
-const container = at(podSpec, "containers", 0) as Obj;
+type Mount = { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string };
+type Volume = { name: string; hostPath?: { path: string; type?: string } };
+const containers = podSpec.containers as Obj[];
+const byName = (name: string): Obj => {
+  const c = containers.find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name}`);
+  return c;
+};
+const installer = byName("rdma-cni");
+const engine = byName("engine");
+const volumes = podSpec.volumes as Volume[];
+const mountsOf = (c: Obj) => (c.volumeMounts ?? []) as Mount[];
+/** The host path a container sees at `mountPath`, and how it is mounted. */
+function hostPathAt(c: Obj, mountPath: string): { mount: Mount; volume: Volume | undefined } | undefined {
+  const mount = mountsOf(c).find((m) => m.mountPath === mountPath);
+  return mount && { mount, volume: volumes.find((v) => v.name === mount.name) };
+}
 const configMap = load("examples/sriovdp-configmap.yaml");
 const sriovNad = load("examples/sriov-network.yaml");
 const sfNad = load("examples/sf-network.yaml");
 const pod = load("examples/rdma-test-pod.yaml");
 
 const packageVersion = JSON.parse(fs.readFileSync(`${ROOT}/package.json`, "utf8")).version as string;
-const image = container.image as string;
+const image = installer.image as string;
 
 /** The conflist of a NAD and each plugin entry as libcni hands it to the plugin. */
 function chainOf(nad: Obj): { conflist: Obj; plugins: Obj[] } {
@@ -69,50 +88,159 @@ describe("DaemonSet", () => {
     expect(podSpec.priorityClassName).toBe("system-node-critical");
   });
 
-  test("runs the installer directly, with no shell", () => {
-    expect(container.command).toEqual(["/rdma", "install"]);
-    const args = (container.args ?? []) as string[];
-    expect(args.join(" ")).not.toMatch(/\bsh\b|bash|&&|;/);
+  test("runs two containers from the same image: the installer and the engine", () => {
+    expect(containers.map((c) => c.name)).toEqual(["rdma-cni", "engine"]);
+    expect(engine.image).toBe(image);
   });
 
-  test("grants no privilege: not privileged, every capability dropped, read-only root, no escalation", () => {
-    const sc = container.securityContext as Obj;
+  test("runs the installer directly, with no shell", () => {
+    expect(installer.command).toEqual(["/rdma", "install"]);
+    const args = (installer.args ?? []) as string[];
+    expect(args.join(" ")).not.toMatch(/\bsh\b|bash|&&|;/);
+    // the image's /rdma-shim is installed by default; nothing turns it off
+    expect(args).not.toContain("--no-shim");
+  });
+
+  test("runs the engine on the socket the shim connects to", () => {
+    expect(engine.command).toEqual(["/rdma", "engine", "--socket", DEFAULT_ENGINE_SOCKET]);
+    expect(engine.args).toBeUndefined();
+  });
+
+  test("the installer holds no privilege: not privileged, every capability dropped, read-only root, no escalation", () => {
+    const sc = installer.securityContext as Obj;
     expect(sc.privileged ?? false).toBe(false);
     expect(sc.allowPrivilegeEscalation).toBe(false);
     expect(sc.readOnlyRootFilesystem).toBe(true);
     expect(at(sc, "capabilities", "drop")).toEqual(["ALL"]);
     expect(at(sc, "capabilities", "add")).toBeUndefined();
-    expect(podSpec.hostNetwork ?? false).toBe(false);
-    expect(podSpec.hostPID ?? false).toBe(false);
     expect(podSpec.automountServiceAccountToken).toBe(false);
   });
 
-  test("sets requests and limits for cpu and memory, requests not above limits", () => {
-    const res = container.resources as { requests: Record<string, string>; limits: Record<string, string> };
-    const mebibytes = (q: string) => Number(q.replace(/Mi$/, ""));
-    const millicores = (q: string) => Number(q.replace(/m$/, ""));
-    for (const key of ["cpu", "memory"]) {
-      expect(res.requests[key]).toBeDefined();
-      expect(res.limits[key]).toBeDefined();
-    }
-    expect(mebibytes(res.requests.memory ?? "")).toBeLessThanOrEqual(mebibytes(res.limits.memory ?? ""));
-    expect(millicores(res.requests.cpu ?? "")).toBeLessThanOrEqual(millicores(res.limits.cpu ?? ""));
-    // measured: about 55 MiB for the VERSION check alone (docs/deploy.md)
-    expect(mebibytes(res.limits.memory ?? "")).toBeGreaterThanOrEqual(64);
+  test("the engine holds exactly NET_ADMIN, SYS_ADMIN and SYS_PTRACE, not privileged, read-only root, no escalation", () => {
+    const sc = engine.securityContext as Obj;
+    expect(sc.privileged ?? false).toBe(false);
+    expect(sc.allowPrivilegeEscalation).toBe(false);
+    expect(sc.readOnlyRootFilesystem).toBe(true);
+    expect(at(sc, "capabilities", "drop")).toEqual(["ALL"]);
+    expect([...(at(sc, "capabilities", "add") as string[])].sort()).toEqual(["NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"]);
+    expect(sc.procMount ?? "Default").toBe("Default");
   });
 
-  test("mounts the host's /opt/cni/bin where the installer writes by default", () => {
-    const mounts = container.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[];
-    const volumes = podSpec.volumes as { name: string; hostPath?: { path: string } }[];
-    const mount = mounts.find((m) => m.mountPath === DEFAULT_CNI_BIN_DIR);
-    expect(mount).toBeDefined();
-    expect(mount?.readOnly ?? false).toBe(false);
-    const volume = volumes.find((v) => v.name === mount?.name);
-    expect(volume?.hostPath?.path).toBe("/opt/cni/bin");
+  test("shares the host's network and PID namespaces (the engine's netns is where devices go back), not its IPC", () => {
+    expect(podSpec.hostNetwork).toBe(true);
+    expect(podSpec.hostPID).toBe(true);
+    expect(podSpec.hostIPC ?? false).toBe(false);
+    expect(podSpec.shareProcessNamespace ?? false).toBe(false);
+  });
+
+  test("runs as uid 0 with the runtime's default seccomp profile, and no container overrides either", () => {
+    const sc = podSpec.securityContext as Obj;
+    expect(sc.runAsUser).toBe(0);
+    expect(at(sc, "seccompProfile", "type")).toBe("RuntimeDefault");
+    for (const c of containers) {
+      const csc = c.securityContext as Obj;
+      expect(csc.runAsUser).toBeUndefined();
+      expect(csc.seccompProfile).toBeUndefined();
+    }
+  });
+
+  for (const [label, c] of [
+    ["installer", installer], // measured: about 55 MiB for the VERSION check alone (docs/deploy.md)
+    ["engine", engine], // measured: about 57 MiB resident (docs/engine.md)
+  ] as const) {
+    test(`the ${label} sets requests and limits for cpu and memory, requests not above limits`, () => {
+      const res = c.resources as { requests: Record<string, string>; limits: Record<string, string> };
+      const mebibytes = (q: string) => Number(q.replace(/Mi$/, ""));
+      const millicores = (q: string) => Number(q.replace(/m$/, ""));
+      for (const key of ["cpu", "memory"]) {
+        expect(res.requests[key]).toBeDefined();
+        expect(res.limits[key]).toBeDefined();
+      }
+      expect(mebibytes(res.requests.memory ?? "")).toBeLessThanOrEqual(mebibytes(res.limits.memory ?? ""));
+      expect(millicores(res.requests.cpu ?? "")).toBeLessThanOrEqual(millicores(res.limits.cpu ?? ""));
+      expect(mebibytes(res.requests.memory ?? "")).toBeGreaterThanOrEqual(64);
+    });
+  }
+
+  test("mounts the host's /opt/cni/bin where the installer writes by default, and only there writable", () => {
+    const found = hostPathAt(installer, DEFAULT_CNI_BIN_DIR);
+    expect(found?.mount.readOnly ?? false).toBe(false);
+    expect(found?.volume?.hostPath).toEqual({ path: "/opt/cni/bin", type: "Directory" });
+    for (const m of mountsOf(installer)) if (m.mountPath !== DEFAULT_CNI_BIN_DIR) expect(m.readOnly).toBe(true);
     // an explicit --cni-bin-dir must name the same mount
-    const args = (container.args ?? []) as string[];
+    const args = (installer.args ?? []) as string[];
     const i = args.indexOf("--cni-bin-dir");
     if (i >= 0) expect(args[i + 1]).toBe(DEFAULT_CNI_BIN_DIR);
+    // the engine never writes the plugin
+    expect(mountsOf(engine).some((m) => m.name === found?.mount.name)).toBe(false);
+  });
+
+  test("the installer sees the records and the netns they name, read-only, for its doctor summary", () => {
+    expect(hostPathAt(installer, DEFAULT_STATE_DIR)?.volume?.hostPath?.path).toBe(DEFAULT_STATE_DIR);
+    for (const dir of ["/var/run/netns", "/run/netns"]) {
+      const found = hostPathAt(installer, dir);
+      expect(found?.volume?.hostPath?.path).toBe("/var/run/netns");
+      expect(found?.mount.mountPropagation).toBe("HostToContainer");
+    }
+  });
+
+  test("the engine's socket dir is the host's, at the path of DEFAULT_ENGINE_SOCKET, created if missing", () => {
+    const dir = DEFAULT_ENGINE_SOCKET.slice(0, DEFAULT_ENGINE_SOCKET.lastIndexOf("/"));
+    expect(dir).toBe("/run/rdma-cni");
+    const found = hostPathAt(engine, dir);
+    expect(found?.mount.readOnly ?? false).toBe(false);
+    expect(found?.volume?.hostPath).toEqual({ path: dir, type: "DirectoryOrCreate" });
+  });
+
+  test("the engine shares the state dir (records and locks) with one-shot calls, writable", () => {
+    const found = hostPathAt(engine, DEFAULT_STATE_DIR);
+    expect(found?.mount.readOnly ?? false).toBe(false);
+    expect(found?.volume?.hostPath).toEqual({ path: DEFAULT_STATE_DIR, type: "DirectoryOrCreate" });
+  });
+
+  test("the engine sees new pod netns mounts (HostToContainer) under both spellings of /var/run/netns", () => {
+    for (const dir of ["/var/run/netns", "/run/netns"]) {
+      const found = hostPathAt(engine, dir);
+      expect(found?.volume?.hostPath?.path).toBe("/var/run/netns");
+      expect(found?.mount.mountPropagation).toBe("HostToContainer");
+      expect(found?.mount.readOnly).toBe(true);
+    }
+  });
+
+  test("the engine reads the host's /sys, read-only", () => {
+    const found = hostPathAt(engine, "/sys");
+    expect(found?.volume?.hostPath?.path).toBe("/sys");
+    expect(found?.mount.readOnly).toBe(true);
+  });
+
+  test("the engine can write the device-info files under every root the plugin accepts", () => {
+    for (const root of DEVICE_INFO_ROOTS) {
+      const dir = root.slice(0, root.lastIndexOf("/")); // …/devinfo; the plugin creates cni/ below it
+      const found = hostPathAt(engine, dir);
+      expect(found?.mount.readOnly ?? false).toBe(false);
+      expect(found?.volume?.hostPath).toEqual({ path: "/var/run/k8s.cni.cncf.io/devinfo", type: "DirectoryOrCreate" });
+    }
+  });
+
+  test("every volume is a hostPath with a type and is mounted; no mount propagates back to the host", () => {
+    for (const v of volumes) {
+      expect(v.hostPath?.type).toBeDefined();
+      expect(containers.some((c) => mountsOf(c).some((m) => m.name === v.name))).toBe(true);
+    }
+    // Bidirectional would need a privileged container
+    for (const c of containers) for (const m of mountsOf(c)) expect(m.mountPropagation ?? "None").not.toBe("Bidirectional");
+  });
+
+  test("has no readiness probe while `rdma engine` has no check mode to probe with", () => {
+    const engineSource = fs.readFileSync(`${ROOT}/src/engine/main.ts`, "utf8");
+    if (!engineSource.includes("--check")) expect(engine.readinessProbe).toBeUndefined();
+    for (const c of containers) {
+      for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"]) {
+        const command = c[probe] === undefined ? undefined : (at(c, probe, "exec", "command") as string[] | undefined);
+        // the image has no shell: a probe can only run /rdma
+        if (command) expect(command[0]).toBe("/rdma");
+      }
+    }
   });
 
   test("names the image with a registry and the package's version as tag", () => {
@@ -130,8 +258,11 @@ describe("the image reference", () => {
       // every mention of the image's name with a tag carries this very tag
       for (const m of text.matchAll(new RegExp(`${name.replace(/[.]/g, "\\.")}:[\\w.-]+`, "g"))) expect(m[0]).toBe(image);
     }
-    const occurrences = fs.readFileSync(`${ROOT}/deployment/rdma-cni-daemonset.yaml`, "utf8").match(/^\s*image:/gm) ?? [];
-    expect(occurrences).toHaveLength(1);
+    // written once; the other container names it by a YAML alias
+    const text = fs.readFileSync(`${ROOT}/deployment/rdma-cni-daemonset.yaml`, "utf8");
+    expect(text.split(image)).toHaveLength(2);
+    expect(text.match(/^\s*image:/gm)).toHaveLength(containers.length);
+    expect(text.match(/^\s*image: \*image$/gm)).toHaveLength(containers.length - 1);
   });
 
   test("is what make image tags", () => {

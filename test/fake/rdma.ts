@@ -32,6 +32,8 @@ export class FakeRdma implements RdmaKernel {
   absent = false;
   /** Injected failure (errno) for every device listing. */
   failListWith: number | undefined;
+  /** The next N listings leave out the last visible device, as a dump interrupted by a concurrent move does. */
+  skipInNextDumps = 0;
   /** Injected failure for the next move, then cleared. */
   failNextMove: number | undefined;
   readonly devices: FakeDevice[] = [];
@@ -74,7 +76,12 @@ export class FakeRdma implements RdmaKernel {
   listDevices(): RdmaDevice[] {
     this.reachable("listDevices");
     if (this.failListWith !== undefined) throw new KernelError("list RDMA devices", this.failListWith, `list RDMA devices: kernel answered errno ${this.failListWith}`);
-    return this.devices.filter((d) => this.visible(d)).map(({ index, name }) => ({ index, name }));
+    const seen = this.devices.filter((d) => this.visible(d)).map(({ index, name }) => ({ index, name }));
+    if (this.skipInNextDumps > 0) {
+      this.skipInNextDumps--;
+      seen.pop();
+    }
+    return seen;
   }
 
   moveDevice(index: number, netnsFd: number): void {

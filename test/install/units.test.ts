@@ -8,28 +8,78 @@ import { KernelError } from "../../src/rdma/kernel.ts";
 import { installAtomically, tempPrefix } from "../../src/install/atomic-copy.ts";
 import { InstallError } from "../../src/install/errors.ts";
 import { reportNetnsMode } from "../../src/install/netns-mode.ts";
-import { DEFAULT_CNI_BIN_DIR, parseInstallArgs } from "../../src/install/options.ts";
+import { logDoctorSummary, type SummaryReport } from "../../src/install/doctor-summary.ts";
+import { DEFAULT_CNI_BIN_DIR, type ParsedArgs, parseInstallArgs, SHIM_NAME } from "../../src/install/options.ts";
+import { locateShim } from "../../src/install/shim.ts";
 import { parseVersionReply } from "../../src/install/version-check.ts";
 
 describe("rdma install arguments", () => {
-  test("default to /host/opt/cni/bin and waiting", () => {
-    expect(parseInstallArgs([])).toEqual({ help: false, options: { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false } });
+  const beside = { kind: "beside" } as const;
+
+  test("default to /host/opt/cni/bin, the shim beside the executable, and waiting", () => {
+    expect(parseInstallArgs([])).toEqual({ help: false, options: { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false, shim: beside } });
     expect(DEFAULT_CNI_BIN_DIR).toBe("/host/opt/cni/bin");
   });
 
   test("take --cni-bin-dir as a separate or an = argument, and --no-sleep", () => {
-    expect(parseInstallArgs(["--cni-bin-dir", "/x", "--no-sleep"])).toEqual({ help: false, options: { cniBinDir: "/x", noSleep: true } });
-    expect(parseInstallArgs(["--cni-bin-dir=/y"])).toEqual({ help: false, options: { cniBinDir: "/y", noSleep: false } });
+    expect(parseInstallArgs(["--cni-bin-dir", "/x", "--no-sleep"])).toEqual({ help: false, options: { cniBinDir: "/x", noSleep: true, shim: beside } });
+    expect(parseInstallArgs(["--cni-bin-dir=/y"])).toEqual({ help: false, options: { cniBinDir: "/y", noSleep: false, shim: beside } });
   });
 
-  test("refuse an unknown flag, a missing or an empty directory", () => {
+  test("take --shim PATH (separate or =) and --no-shim", () => {
+    const shimAt = (p: string): ParsedArgs => ({ help: false, options: { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false, shim: { kind: "path", path: p } } });
+    expect(parseInstallArgs(["--shim", "/s"])).toEqual(shimAt("/s"));
+    expect(parseInstallArgs(["--shim=/t"])).toEqual(shimAt("/t"));
+    expect(parseInstallArgs(["--no-shim"])).toEqual({ help: false, options: { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false, shim: { kind: "none" } } });
+  });
+
+  test("refuse an unknown flag, a missing or an empty value, and two shim choices", () => {
     expect(parseInstallArgs(["--bogus"])).toEqual({ error: 'unknown argument "--bogus"' });
     expect(parseInstallArgs(["--cni-bin-dir"])).toEqual({ error: "--cni-bin-dir needs a directory" });
     expect(parseInstallArgs(["--cni-bin-dir="])).toEqual({ error: "--cni-bin-dir must not be empty" });
+    expect(parseInstallArgs(["--shim"])).toEqual({ error: "--shim needs the shim executable's path" });
+    expect(parseInstallArgs(["--shim="])).toEqual({ error: "--shim must not be empty" });
+    const twice = { error: "give at most one of --shim PATH and --no-shim" };
+    expect(parseInstallArgs(["--shim", "/s", "--no-shim"])).toEqual(twice);
+    expect(parseInstallArgs(["--no-shim", "--shim=/s"])).toEqual(twice);
+    expect(parseInstallArgs(["--shim", "/s", "--shim", "/t"])).toEqual(twice);
   });
 
   test("--help asks for the usage", () => {
     expect(parseInstallArgs(["--help"])).toEqual({ help: true });
+  });
+});
+
+describe("shim location", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(`${os.tmpdir()}/rdma-shim-locate-`);
+    fs.writeFileSync(`${dir}/rdma`, "executable");
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("is rdma-shim beside the executable when it is there", () => {
+    fs.writeFileSync(`${dir}/${SHIM_NAME}`, "shim");
+    expect(SHIM_NAME).toBe("rdma-shim");
+    expect(locateShim({ kind: "beside" }, `${dir}/rdma`)).toBe(`${dir}/rdma-shim`);
+  });
+
+  test("is none when nothing (or a directory) is beside the executable: the one-shot plugin alone", () => {
+    expect(locateShim({ kind: "beside" }, `${dir}/rdma`)).toBeUndefined();
+    fs.mkdirSync(`${dir}/${SHIM_NAME}`);
+    expect(locateShim({ kind: "beside" }, `${dir}/rdma`)).toBeUndefined();
+  });
+
+  test("is none with --no-shim even when one is beside the executable", () => {
+    fs.writeFileSync(`${dir}/${SHIM_NAME}`, "shim");
+    expect(locateShim({ kind: "none" }, `${dir}/rdma`)).toBeUndefined();
+  });
+
+  test("is the --shim path, which must be a regular file that exists", () => {
+    fs.writeFileSync(`${dir}/other-shim`, "shim");
+    expect(locateShim({ kind: "path", path: `${dir}/other-shim` }, `${dir}/rdma`)).toBe(`${dir}/other-shim`);
+    expect(() => locateShim({ kind: "path", path: `${dir}/nope` }, `${dir}/rdma`)).toThrow(`the shim given by --shim, ${dir}/nope, is not usable: ENOENT (no such file or directory)`);
+    expect(() => locateShim({ kind: "path", path: dir }, `${dir}/rdma`)).toThrow(`the shim given by --shim, ${dir}, is not a regular file`);
   });
 });
 
@@ -86,6 +136,38 @@ describe("netns mode report", () => {
     expect(line?.level).toBe("warn");
     expect(String(line?.msg)).toContain("no RDMA subsystem");
     expect(String(line?.error)).toContain("EPROTONOSUPPORT");
+  });
+});
+
+describe("doctor summary at start", () => {
+  const report = (needsAttention: boolean): SummaryReport => ({
+    summary: { errors: needsAttention ? 1 : 0, warnings: 0, infos: 2, needsAttention },
+    findings: needsAttention ? [{ id: "rdma-absent" }, { id: "state-dir-missing" }] : [{ id: "stale-lock" }, { id: "stale-lock" }],
+  });
+
+  test("logs the counts in one line, then the rendered report as one block", () => {
+    const { log, lines } = capture();
+    const blocks: string[] = [];
+    logDoctorSummary({ report: () => report(false), render: () => "rdma doctor (plugin x)\nRDMA       present" }, (t) => blocks.push(t), log);
+    expect(lines()).toMatchObject([{ level: "info", msg: "rdma doctor summary follows", errors: 0, infos: 2, findings: ["stale-lock"] }]);
+    expect(blocks).toEqual(["rdma doctor (plugin x)\nRDMA       present\n"]);
+  });
+
+  test("a node that needs attention is a warning line", () => {
+    const { log, lines } = capture();
+    logDoctorSummary({ report: () => report(true), render: () => "text\n" }, () => {}, log);
+    expect(lines()).toMatchObject([{ level: "warn", errors: 1, findings: ["rdma-absent", "state-dir-missing"] }]);
+  });
+
+  test("a report that throws is one warning line and no block, never a failure", () => {
+    const { log, lines } = capture();
+    const blocks: string[] = [];
+    const failing = (): SummaryReport => {
+      throw new Error("EMFILE: too many open files");
+    };
+    expect(() => logDoctorSummary({ report: failing, render: () => "unused" }, (t) => blocks.push(t), log)).not.toThrow();
+    expect(blocks).toEqual([]);
+    expect(lines()).toMatchObject([{ level: "warn", msg: "cannot make the rdma doctor summary", error: "EMFILE: too many open files" }]);
   });
 });
 

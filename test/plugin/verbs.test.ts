@@ -124,6 +124,12 @@ describe("ADD", () => {
     expect(w.records()).toEqual([]);
   });
 
+  test("ADD of an unknown deviceID on a node without RDMA says RDMA is missing (100), not 102", () => {
+    w.rdma.absent = true;
+    const r = w.call("ADD", addConf("1.0.0", { deviceID: "0000:09:00.1" }));
+    expect(r.json).toMatchObject({ code: 100 });
+  });
+
   test("ADD without an RDMA subsystem fails with code 100", () => {
     w.rdma.absent = true;
     const r = w.call("ADD", addConf("1.0.0"));
@@ -137,6 +143,21 @@ describe("ADD", () => {
     expect(r.json).toMatchObject({ code: 100 });
     expect(String(r.json?.msg)).toContain("list RDMA devices");
     expect(w.whereIs("mlx5_3")).toBe(HOST_NS);
+    expect(w.records()).toEqual([]);
+  });
+
+  test("ADD finds a device that a dump skipped, as a concurrent move elsewhere can make it", () => {
+    w.rdma.skipInNextDumps = 2; // mlx5_4 is the last device: make it the one skipped
+    const r = w.call("ADD", addConf("1.0.0", { deviceID: "0000:03:00.6" }));
+    expect(r.code).toBe(0);
+    expect(w.whereIs("mlx5_4")).toBe(POD);
+  });
+
+  test("ADD gives up with 102 when dump after dump misses the device", () => {
+    w.rdma.skipInNextDumps = 100;
+    const r = w.call("ADD", addConf("1.0.0", { deviceID: "0000:03:00.6" }));
+    expect(r.json).toMatchObject({ code: 102 });
+    expect(w.whereIs("mlx5_4")).toBe(HOST_NS);
     expect(w.records()).toEqual([]);
   });
 

@@ -27,7 +27,7 @@ tb_elapsed() { awk -v a="$1" -v b="$(tb_now)" 'BEGIN { printf "%.1f", b - a }'; 
 tb_apt_update() {
 	if [ "$TB_APT_UPDATED" = 0 ]; then
 		tb_log "apt-get update"
-		apt-get update -qq >/dev/null || tb_die "apt-get update failed"
+		apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || tb_die "apt-get update failed"
 		TB_APT_UPDATED=1
 	fi
 }
@@ -44,17 +44,44 @@ tb_need_pkgs() {
 	tb_apt_update
 	tb_log "installing:$missing"
 	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null ||
 		tb_die "apt-get install$missing failed"
 }
 
 tb_host_pkgs() {
-	tb_need_pkgs qemu-system-x86 busybox-static cpio kmod iproute2 gcc make libelf-dev \
-		util-linux coreutils findutils gawk
+	tb_need_pkgs qemu-system-x86 cpio kmod iproute2 gcc make libelf-dev libc6-dev linux-libc-dev \
+		util-linux coreutils findutils
+}
+
+# Answers of apt-cache are slow (~0.5 s each): keep them while the package lists stay the same.
+tb_memo_file() {
+	echo "$TB_CACHE/.resolved-$(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)"
+}
+tb_memo_get() {
+	local f
+	f=$(tb_memo_file)
+	[ -e "$f" ] && awk -v k="$1" '$1 == k { v = $2 } END { if (v != "") print v; else exit 1 }' "$f"
+}
+tb_memo_put() {
+	local f
+	f=$(tb_memo_file)
+	[ -e "$f" ] || rm -f "$TB_CACHE"/.resolved-*
+	echo "$1 $2" >>"$f"
 }
 
 # tb_fetch_deb PKG : path of PKG's .deb (candidate version) in the cache, downloading it once.
 tb_fetch_deb() {
+	local file
+	if file=$(tb_memo_get "deb:$1") && [ -e "$file" ]; then
+		echo "$file"
+		return 0
+	fi
+	file=$(tb_fetch_deb_uncached "$1")
+	tb_memo_put "deb:$1" "$file"
+	echo "$file"
+}
+
+tb_fetch_deb_uncached() {
 	local pkg=$1 ver file
 	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ { print $2 }')
 	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
@@ -66,7 +93,7 @@ tb_fetch_deb() {
 		[ -n "$ver" ] && [ "$ver" != "(none)" ] || tb_die "no Debian package $pkg"
 	fi
 	# file names encode the epoch colon as %3a
-	file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver#*:}_"*.deb 2>/dev/null | head -n 1)
+	file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver/:/%3a}_"*.deb 2>/dev/null | head -n 1)
 	if [ -z "$file" ]; then
 		mkdir -p "$TB_CACHE/debs/tmp"
 		tb_log "downloading $pkg $ver"
@@ -74,7 +101,7 @@ tb_fetch_deb() {
 			(tb_apt_update && cd "$TB_CACHE/debs/tmp" && apt-get download -q "$pkg=$ver" >/dev/null) ||
 			tb_die "apt-get download $pkg failed"
 		mv "$TB_CACHE/debs/tmp/${pkg}_"*.deb "$TB_CACHE/debs/"
-		file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver#*:}_"*.deb | head -n 1)
+		file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver/:/%3a}_"*.deb | head -n 1)
 	fi
 	echo "$file"
 }
@@ -83,6 +110,17 @@ tb_fetch_deb() {
 tb_kernel_version() {
 	local kver
 	[ -n "${RDMA_TESTBED_KVER:-}" ] && { echo "$RDMA_TESTBED_KVER"; return 0; }
+	if kver=$(tb_memo_get kver); then
+		echo "$kver"
+		return 0
+	fi
+	kver=$(tb_kernel_version_uncached)
+	tb_memo_put kver "$kver"
+	echo "$kver"
+}
+
+tb_kernel_version_uncached() {
+	local kver
 	kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
 		sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n 1)
 	if [ -z "$kver" ]; then
@@ -112,6 +150,7 @@ tb_prepare_kernel() {
 	done
 	# The arch headers include the common tree by its absolute /usr/src path.
 	sed -i "s|/usr/src/|$TB_KDIR/root/usr/src/|" "$tmp/root/usr/src/linux-headers-$TB_KVER/Makefile"
+	depmod -b "$tmp/root" "$TB_KVER"
 	rm -rf "$TB_KDIR"
 	mv "$tmp" "$TB_KDIR"
 	# the path baked into the Makefile is the final one
@@ -129,7 +168,18 @@ tb_prepare_cni() {
 	fi
 }
 
-tb_hash_files() { cat "$@" | sha256sum | cut -c1-16; }
+# Debian's dynamically linked busybox (unpacked, not installed). Not busybox-static:
+# that one's sh runs its own applets before PATH, so `ip` would never be iproute2's.
+tb_prepare_busybox() {
+	local deb
+	deb=$(tb_fetch_deb busybox)
+	TB_BUSYBOX_DIR=$TB_CACHE/busybox/$(basename "$deb" .deb)
+	if [ ! -x "$TB_BUSYBOX_DIR/root/bin/busybox" ]; then
+		rm -rf "$TB_BUSYBOX_DIR"
+		mkdir -p "$TB_BUSYBOX_DIR"
+		dpkg -x "$deb" "$TB_BUSYBOX_DIR/root"
+	fi
+}
 
 # Build rdma_sim.ko (once per kernel and source) into $TB_MODULE.
 tb_build_module() {
@@ -154,9 +204,15 @@ tb_build_module() {
 
 # tb_copy_with_libs STAGE FILE [DEST] : copy an executable and the shared libraries ldd names.
 tb_copy_with_libs() {
-	local stage=$1 file=$2 dest=${3:-$2} lib
+	local stage=$1 file=$2 dest=${3:-$2}
 	mkdir -p "$stage$(dirname "$dest")"
 	cp -L "$file" "$stage$dest"
+	tb_copy_libs "$stage" "$file"
+}
+
+# tb_copy_libs STAGE FILE : copy the shared libraries that ldd names for FILE.
+tb_copy_libs() {
+	local stage=$1 file=$2 lib
 	for lib in $(ldd "$file" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/.*\(0x/ { print $1 }'); do
 		[ -e "$stage$lib" ] && continue
 		mkdir -p "$stage$(dirname "$lib")"
@@ -176,9 +232,9 @@ tb_guest_modules() {
 tb_build_base() {
 	local key stage m name
 	key=$( (
-		echo "$TB_KVER $TB_CNI_DIR $TB_MODULE"
-		dpkg-query -W busybox-static iproute2 libc6
-		cat "$TB_VM_DIR/guest/init" "$TB_VM_DIR/lib.sh"
+		echo "$TB_KVER $TB_CNI_DIR $TB_MODULE $TB_BUSYBOX_DIR"
+		dpkg-query -W iproute2 libc6
+		cat "$TB_VM_DIR/guest/init" "$TB_VM_DIR/lib.sh" "$TB_VM_DIR/tools/rdma-nlprobe.c"
 	) | sha256sum | cut -c1-16)
 	TB_BASE=$TB_CACHE/initramfs/base-$key.cpio
 	[ -e "$TB_BASE" ] && return 0
@@ -187,8 +243,8 @@ tb_build_base() {
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc/testbed,proc,sys,dev,run,tmp,mnt,opt/cni/bin,lib/modules,var/lib,payload}
 	ln -s ../run "$stage/var/run"
-	cp /bin/busybox "$stage/bin/busybox"
-	for name in $(/bin/busybox --list); do
+	tb_copy_with_libs "$stage" "$TB_BUSYBOX_DIR/root/bin/busybox" /bin/busybox
+	for name in $("$stage/bin/busybox" --list); do
 		[ "$name" = busybox ] || ln -s busybox "$stage/bin/$name"
 	done
 	# iproute2 in /usr/sbin, which comes first on the guest's PATH (busybox has an `ip` too)
@@ -202,6 +258,9 @@ tb_build_base() {
 		echo "/lib/modules/$TB_KVER/$(basename "$m")" >>"$stage/etc/testbed/modules"
 	done
 	cp "$TB_MODULE" "$stage/lib/modules/$TB_KVER/rdma_sim.ko"
+	mkdir -p "$stage/usr/local/bin"
+	gcc -static -O2 -Wall -o "$stage/usr/local/bin/rdma-nlprobe" "$TB_VM_DIR/tools/rdma-nlprobe.c" ||
+		tb_die "building rdma-nlprobe failed"
 	cp "$TB_VM_DIR/guest/init" "$stage/init"
 	chmod 755 "$stage/init"
 	echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
@@ -219,6 +278,7 @@ tb_prepare() {
 	flock 8
 	tb_prepare_kernel
 	tb_prepare_cni
+	tb_prepare_busybox
 	tb_build_module
 	tb_build_base
 	flock -u 8

@@ -128,6 +128,14 @@ static int sim_get_port_immutable(struct ib_device *ibdev, u32 port,
 	return 0;
 }
 
+static int sim_query_pkey(struct ib_device *ibdev, u32 port, u16 index, u16 *pkey)
+{
+	if (index > 0)
+		return -EINVAL;
+	*pkey = 0xffff;		/* the default partition, full member */
+	return 0;
+}
+
 static enum rdma_link_layer sim_get_link_layer(struct ib_device *ibdev, u32 port)
 {
 	return IB_LINK_LAYER_ETHERNET;
@@ -155,6 +163,7 @@ static const struct ib_device_ops sim_ops = {
 	.query_port = sim_query_port,
 	.get_port_immutable = sim_get_port_immutable,
 	.get_link_layer = sim_get_link_layer,
+	.query_pkey = sim_query_pkey,
 	.alloc_ucontext = sim_alloc_ucontext,
 	.dealloc_ucontext = sim_dealloc_ucontext,
 	.disassociate_ucontext = sim_disassociate_ucontext,
