@@ -17,7 +17,7 @@ import {
   ProtocolError,
   REQUEST_HEADER_BYTES,
 } from "./protocol.ts";
-import * as us from "./unix-socket.ts";
+import * as us from "../sys/unix-socket.ts";
 
 /** How long a connected shim may take to send its request (it has it in memory already). */
 export const REQUEST_READ_TIMEOUT_MS = 5_000;

@@ -100,11 +100,19 @@ export function moveIntoPod(deps: PluginDeps, device: RdmaDevice, pod: NetnsHand
 export function sendBackToHost(deps: PluginDeps, index: number, pod: NetnsHandle): "moved" | "not-in-pod" {
   const host = deps.netns.current();
   try {
-    deps.netns.inside(pod, () => deps.kernel.moveDevice(index, host.fd));
-    return "moved";
-  } catch (e) {
-    if (e instanceof KernelError && e.errno === Errno.ENODEV) return "not-in-pod";
-    throw e;
+    return deps.netns.inside(pod, () => {
+      try {
+        deps.kernel.moveDevice(index, host.fd);
+        return "moved";
+      } catch (e) {
+        // The kernel answers EINVAL for an index its netns does not have (ENODEV when the thread
+        // is elsewhere); EINVAL can also mean other things, so only a listing settles it, and
+        // only on this rare path.
+        const notHere = e instanceof KernelError && (e.errno === Errno.EINVAL || e.errno === Errno.ENODEV);
+        if (notHere && !deps.kernel.listDevices().some((d) => d.index === index)) return "not-in-pod";
+        throw e;
+      }
+    });
   } finally {
     deps.netns.close(host);
   }

@@ -11,6 +11,7 @@ const EOPNOTSUPP = 95;
 const EBUSY = 16;
 const EPROTONOSUPPORT = 93;
 const EEXIST = 17;
+const EINVAL = 22;
 
 export interface FakeDevice extends RdmaDevice {
   /** Identity of the netns the device is in. */
@@ -94,8 +95,9 @@ export class FakeRdma implements RdmaKernel {
     }
     const d = this.devices.find((x) => x.index === index);
     if (this.mode === "shared") throw new KernelError(op, EOPNOTSUPP, `${op}: kernel answered EOPNOTSUPP`);
-    // The kernel looks the device up in the sending thread's netns.
-    if (!d || d.ns !== this.opts.currentNs()) throw new KernelError(op, ENODEV, `${op}: kernel answered ENODEV`);
+    // As the kernel: an index the socket's netns does not have is EINVAL (nldev_set_doit); a
+    // device in another netns than the sending thread's is ENODEV. Here socket and thread agree.
+    if (!d || d.ns !== this.opts.currentNs()) throw new KernelError(op, EINVAL, `${op}: kernel answered EINVAL`);
     const to = this.opts.nsOfFd(netnsFd);
     const from = d.ns;
     if (to === from) return;

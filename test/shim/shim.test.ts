@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import { decodeEnv, decodeRequestHeader, encodeReply, REQUEST_HEADER_BYTES } from "../../src/engine/protocol.ts";
-import { closeFd, listenUnix } from "../../src/engine/unix-socket.ts";
+import { closeFd, listenUnix } from "../../src/sys/unix-socket.ts";
 import { buildShim } from "./build.ts";
 
 let tmp: string;

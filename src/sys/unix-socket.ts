@@ -2,7 +2,8 @@
  * The libc calls the engine's unix socket needs (bun:ffi): a listening socket, accept, the peer's
  * credentials (SO_PEERCRED), and reads and writes bounded by a deadline. Synchronous on purpose:
  * the engine serves one CNI call at a time on its one thread (docs/engine.md says why).
- * src/sys/libc.ts holds the plugin's own calls; these are the engine's alone.
+ * src/sys/libc.ts holds the plugin's own calls; these are the engine's alone, in a library of
+ * their own so that a one-shot plugin call does not pay for compiling their trampolines.
  */
 import { dlopen, FFIType, read } from "bun:ffi";
 
