@@ -26,7 +26,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   if (!target) {
     throw new CniError(
       ErrorCode.InvalidConfig,
-      `invalid network config: no deviceID for ${env.ifName}: set "deviceID" in the network config, let the runtime pass runtimeConfig.deviceID (capability "deviceID", as Multus does with the SR-IOV device plugin), or chain after a plugin whose ${"1.1.0"} result gives the container interface a pciID`,
+      `invalid network config: no deviceID for ${env.ifName}: set "deviceID" in the network config, let the runtime pass runtimeConfig.deviceID (capability "deviceID", as Multus does with the SR-IOV device plugin), or chain after a plugin whose 1.1.0 result gives the container interface a pciID`,
     );
   }
   const deviceId = target.deviceId.id;
