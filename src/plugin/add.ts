@@ -8,6 +8,7 @@ import { deviceIdFor } from "../config/netconf.ts";
 import { lookupRdmaDevice } from "../rdma/sysfs.ts";
 import { killPoint } from "./killpoints.ts";
 import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
+import type { NetnsHandle } from "../netns/netns.ts";
 import type { RdmaDevice } from "../rdma/kernel.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { sameKey } from "../state/store.ts";
@@ -66,7 +67,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       if (lookup.found === "none") {
         // Say the root cause when there is one: no RDMA at all (100) or shared mode (101).
         requireExclusiveMode(deps);
-        throw notOnHost(req, deviceId, target.source, lookup.reason);
+        throw notOnHost(req, deps, deviceId, target.source, lookup.reason);
       }
       const device = findOnHost(deps, lookup.name);
       if (!device) {
@@ -159,15 +160,38 @@ function describeKey(k: AttachmentKey): string {
   return `(network ${k.network}, container ${k.containerId}, interface ${k.ifName})`;
 }
 
-/** The device is not on the host: say who holds it, if a record knows. */
-function notOnHost(req: Request, deviceId: string, source: string, reason: string): CniError {
+/**
+ * The device is not on the host: say who holds it, when a record says so and the kernel agrees
+ * (the record's netns holds the device). A record whose claim the kernel does not back is only
+ * mentioned: the device is gone, or a crashed call left the record.
+ */
+function notOnHost(req: Request, deps: PluginDeps, deviceId: string, source: string, reason: string): CniError {
   const key: AttachmentKey = { network: req.conf.name, containerId: req.env.containerId, ifName: req.env.ifName };
-  const holder = req.store.list().records.find((r) => r.deviceId === deviceId && !sameKey(r, key));
-  if (holder) {
-    return new CniError(
-      ErrorCode.DeviceBusy,
-      `RDMA device ${holder.rdmaDevice} (deviceID ${deviceId}) is attached to another pod: ${describeKey(holder)} in netns ${holder.netns}`,
-    );
+  const holders = req.store.list().records.filter((r) => r.deviceId === deviceId && !sameKey(r, key));
+  for (const holder of holders) {
+    if (holds(deps, holder)) {
+      return new CniError(
+        ErrorCode.DeviceBusy,
+        `RDMA device ${holder.rdmaDevice} (deviceID ${deviceId}) is attached to another pod: ${describeKey(holder)} in netns ${holder.netns}`,
+      );
+    }
   }
-  return new CniError(ErrorCode.DeviceNotFound, `no RDMA device found for deviceID ${deviceId} (from ${source}): ${reason}`);
+  const stale = holders[0] ? `; a record of ${describeKey(holders[0])} names it, but its netns does not hold it` : "";
+  return new CniError(ErrorCode.DeviceNotFound, `no RDMA device found for deviceID ${deviceId} (from ${source}): ${reason}${stale}`);
+}
+
+function holds(deps: PluginDeps, record: AttachmentRecord): boolean {
+  let ns: NetnsHandle;
+  try {
+    ns = deps.netns.open(record.netns);
+  } catch {
+    return false;
+  }
+  try {
+    return deviceInNetns(deps, ns, record.rdmaIndex) !== undefined;
+  } catch {
+    return false;
+  } finally {
+    deps.netns.close(ns);
+  }
 }

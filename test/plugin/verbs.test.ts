@@ -183,6 +183,17 @@ describe("ADD", () => {
     expect(w.records()).toHaveLength(1);
   });
 
+  test("a record whose netns does not hold the device does not make it busy: 102, naming the record", () => {
+    w.pod("/var/run/netns/pod2");
+    expect(w.call("ADD", addConf("1.0.0")).code).toBe(0);
+    // the device vanishes from the pod (driver unloaded, reset) while its record stays
+    w.rdma.devices.splice(w.rdma.devices.indexOf(w.rdma.device("mlx5_3")), 1);
+    const r = w.call("ADD", addConf("1.0.0"), { containerId: "c2", netns: "/var/run/netns/pod2" });
+    expect(r.json).toMatchObject({ code: 102 });
+    expect(String(r.json?.msg)).toContain("container c1");
+    expect(String(r.json?.msg)).toContain("does not hold it");
+  });
+
   test("ADD of a deviceID without an RDMA device names the path it looked at", () => {
     const r = w.call("ADD", addConf("1.0.0", { deviceID: "0000:09:00.1" }));
     expect(r.json).toMatchObject({ code: 102 });
