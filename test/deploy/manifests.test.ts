@@ -266,7 +266,9 @@ describe("the image reference", () => {
   });
 
   test("is what make image tags", () => {
-    const r = Bun.spawnSync(["make", "-s", "-f", "deployment/image.mk", "--eval", "print-image: ; @echo $(IMAGE)", "print-image"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    // Run as a top-level make even under `make test`: a sub-make would print "Entering directory".
+    const { MAKEFLAGS: _flags, MAKELEVEL: _level, MFLAGS: _mflags, ...env } = process.env;
+    const r = Bun.spawnSync(["make", "-s", "--no-print-directory", "-f", "deployment/image.mk", "--eval", "print-image: ; @echo $(IMAGE)", "print-image"], { cwd: ROOT, env, stdout: "pipe", stderr: "pipe" });
     expect(r.stderr.toString()).toBe("");
     expect(r.stdout.toString().trim()).toBe(image);
   });
