@@ -50,10 +50,12 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }
 
-function errno(): number {
+/** errno of the last failed libc call on this thread (any library's: errno is per thread). */
+export function lastErrno(): number {
   const p = libc().__errno_location();
   return p === null ? 0 : read.i32(p, 0);
 }
+const errno = lastErrno;
 
 function check(call: string, rc: number | bigint): number {
   const n = Number(rc);

@@ -5,7 +5,8 @@
  * src/sys/libc.ts holds the plugin's own calls; these are the engine's alone, in a library of
  * their own so that a one-shot plugin call does not pay for compiling their trampolines.
  */
-import { dlopen, FFIType, read } from "bun:ffi";
+import { dlopen, FFIType } from "bun:ffi";
+import { lastErrno, SysError } from "./libc.ts";
 
 const { i32, u32, u64, i64, ptr } = FFIType;
 
@@ -21,7 +22,6 @@ function load() {
     recv: { args: [i32, ptr, u64, i32], returns: i64 },
     send: { args: [i32, ptr, u64, i32], returns: i64 },
     close: { args: [i32], returns: i32 },
-    __errno_location: { args: [], returns: ptr },
   });
 }
 function libc() {
@@ -29,15 +29,6 @@ function libc() {
   return lib.symbols;
 }
 
-export class SocketError extends Error {
-  constructor(
-    readonly call: string,
-    readonly errno: number,
-  ) {
-    super(`${call}: errno ${errno}`);
-    this.name = "SocketError";
-  }
-}
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -55,21 +46,17 @@ const EAGAIN = 11;
 export const ETIMEDOUT = 110;
 const SUN_PATH_MAX = 108;
 
-function errno(): number {
-  const p = libc().__errno_location();
-  return p === null ? 0 : read.i32(p, 0);
-}
 
 function check(call: string, rc: number | bigint): number {
   const n = Number(rc);
-  if (n < 0) throw new SocketError(call, errno());
+  if (n < 0) throw new SysError(call, lastErrno());
   return n;
 }
 
 /** A listening unix stream socket bound at `path` (which must not exist). */
 export function listenUnix(path: string, backlog: number): number {
   const name = new TextEncoder().encode(path);
-  if (name.length >= SUN_PATH_MAX) throw new SocketError(`socket path ${path} is too long`, 36);
+  if (name.length >= SUN_PATH_MAX) throw new SysError(`socket path ${path} is too long`, 36);
   const addr = new Uint8Array(2 + SUN_PATH_MAX);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(name, 2);
@@ -89,8 +76,8 @@ export function accept(listenFd: number): number {
   for (;;) {
     const fd = Number(libc().accept4(listenFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (fd >= 0) return fd;
-    const e = errno();
-    if (e !== EINTR && e !== 103 /* ECONNABORTED */) throw new SocketError("accept4", e);
+    const e = lastErrno();
+    if (e !== EINTR && e !== 103 /* ECONNABORTED */) throw new SysError("accept4", e);
   }
 }
 
@@ -132,11 +119,11 @@ export function readExactly(fd: number, n: number, deadline: number): Uint8Array
       continue;
     }
     if (rc === 0) break;
-    const e = errno();
+    const e = lastErrno();
     if (e === EINTR) continue;
-    if (e !== EAGAIN) throw new SocketError("recv", e);
+    if (e !== EAGAIN) throw new SysError("recv", e);
     const left = deadline - Date.now();
-    if (left <= 0) throw new SocketError("recv", ETIMEDOUT);
+    if (left <= 0) throw new SysError("recv", ETIMEDOUT);
     pollOne(fd, POLLIN, left);
   }
   return got === n ? buf : buf.subarray(0, got);
@@ -151,11 +138,11 @@ export function writeAll(fd: number, data: Uint8Array, deadline: number): void {
       off += rc;
       continue;
     }
-    const e = rc < 0 ? errno() : EAGAIN;
+    const e = rc < 0 ? lastErrno() : EAGAIN;
     if (e === EINTR) continue;
-    if (e !== EAGAIN) throw new SocketError("send", e);
+    if (e !== EAGAIN) throw new SysError("send", e);
     const left = deadline - Date.now();
-    if (left <= 0) throw new SocketError("send", ETIMEDOUT);
+    if (left <= 0) throw new SysError("send", ETIMEDOUT);
     pollOne(fd, POLLOUT, left);
   }
 }
