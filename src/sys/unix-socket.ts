@@ -6,7 +6,7 @@
  * their own so that a one-shot plugin call does not pay for compiling their trampolines.
  */
 import { dlopen, FFIType } from "bun:ffi";
-import { lastErrno, SysError } from "./libc.ts";
+import { Errno, lastErrno, SOCK_CLOEXEC, SysError } from "./libc.ts";
 
 const { i32, u32, u64, i64, ptr } = FFIType;
 
@@ -33,7 +33,6 @@ function libc() {
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 const MSG_DONTWAIT = 0x40;
@@ -41,9 +40,7 @@ const MSG_NOSIGNAL = 0x4000;
 const POLLIN = 0x1;
 const POLLOUT = 0x4;
 const POLLHUP = 0x10;
-const EINTR = 4;
-const EAGAIN = 11;
-export const ETIMEDOUT = 110;
+const { EINTR, EAGAIN, ETIMEDOUT } = Errno;
 const SUN_PATH_MAX = 108;
 
 

@@ -5,13 +5,9 @@
  * mode refuses moves.
  */
 import { KernelError, type NetnsMode, type RdmaDevice, type RdmaKernel } from "../../src/rdma/kernel.ts";
+import { Errno } from "../../src/sys/libc.ts";
 
-const ENODEV = 19;
-const EOPNOTSUPP = 95;
-const EBUSY = 16;
-const EPROTONOSUPPORT = 93;
-const EEXIST = 17;
-const EINVAL = 22;
+const { ENODEV, EOPNOTSUPP, EBUSY, EPROTONOSUPPORT, EEXIST, EINVAL } = Errno;
 
 export interface FakeDevice extends RdmaDevice {
   /** Identity of the netns the device is in. */
