@@ -1,7 +1,7 @@
 # Included by the Makefile: the shim (the only C that ships) and the benchmark of issue 5.
 SHIM_CC := $(shell command -v musl-gcc >/dev/null 2>&1 && echo musl-gcc || echo gcc)
 
-.PHONY: bench shim
+.PHONY: bench bench-profile shim
 
 shim: build/rdma-shim
 
@@ -14,3 +14,9 @@ build/rdma-shim: shim/rdma-shim.c bench/bench.mk
 # Boots the test VM once (about 10 minutes under TCG); prints the table, writes bench/results/.
 bench: build build/rdma-shim
 	bench/run
+
+# Where a call's time goes, step by step, in the VM (bench/profile.ts; docs/bench.md shows a run).
+bench-profile: build
+	$(BUN) build --compile bench/profile.ts --outfile build/bench-profile
+	mkdir -p build/bench/profile-payload
+	test/vm/run --pci 0 --aux 1 build/bench/profile-payload -- sh -c 'ip netns add bseq && /mnt/build/bench-profile rdma_sim.sf.0 /var/run/netns/bseq 50'

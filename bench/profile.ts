@@ -1,8 +1,10 @@
 /**
- * Where a CNI call's time goes, step by step, inside the test VM: compiled like the plugin
- * (bench/run --profile builds it into build/bench-profile) and run there against a real device.
+ * Where a CNI call's time goes, step by step, inside the test VM: compiled like the plugin and
+ * run there against a real device by `make bench-profile`.
  * usage: bench-profile DEVICEID NETNS [REPS]
- * Prints, per step, the first run (cold: JIT, FFI) and the median of the rest, in ms.
+ * Prints, per step, the first run (cold: JIT, FFI) and the median of the rest, in ms; then whole
+ * in-process ADD/DEL calls, over the first REPS cycles and over REPS cycles after 4*REPS more
+ * (JavaScriptCore compiles hot code in tiers: a long-running engine runs the later figures).
  */
 import { type CniIo, runCni } from "../src/cni/dispatch.ts";
 import { productionDeps } from "../src/engine/main.ts";
@@ -41,7 +43,7 @@ for (let i = 0; i < reps; i++) {
   const name = lookup.found === "one" ? lookup.name : "";
   const dev = devs.find((d) => d.name === name);
   if (!dev) throw new Error(`no device ${deviceId}`);
-  const store = time("state: open store (3 mkdir)", () => new FileStore(stateDir).init());
+  const store = time("state: open store (mkdir x3 once per process)", () => new FileStore(stateDir).init());
   const lock = time("state: lock", () => store.lockDevice(deviceId, 1000));
   const key = { network: "prof", containerId: "p", ifName: "net1" };
   time("state: get record", () => store.get(key));
@@ -57,9 +59,17 @@ for (let i = 0; i < reps; i++) {
   time("state: remove record", () => store.remove(key));
   lock.release();
 }
-for (let i = 0; i < reps; i++) {
-  time("whole ADD in-process (runCni)", () => runCni(io("ADD"), productionDeps(env("ADD"))));
-  time("whole DEL in-process (runCni)", () => runCni(io("DEL"), productionDeps(env("DEL"))));
+for (let i = 0; i < 6 * reps; i++) {
+  const phase = i < reps ? "first cycles" : i >= 5 * reps ? "after warm-up" : "";
+  const add = () => runCni(io("ADD"), productionDeps(env("ADD")));
+  const del = () => runCni(io("DEL"), productionDeps(env("DEL")));
+  if (phase === "") {
+    add();
+    del();
+    continue;
+  }
+  time(`whole ADD in-process (runCni), ${phase}`, add);
+  time(`whole DEL in-process (runCni), ${phase}`, del);
 }
 console.log(`profile total ${(performance.now() - t0).toFixed(1)} ms, ${reps} reps, process up ${(process.uptime() * 1000).toFixed(0)} ms`);
 for (const [step, v] of samples) {

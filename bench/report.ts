@@ -97,7 +97,7 @@ const failed = (s: Series | undefined) => (s?.calls ?? []).filter((c) => c.statu
 const maxRssMiB = (s: Series | undefined) => Math.max(0, ...(s?.calls ?? []).map((c) => c.rssKb)) / 1024;
 
 const scales = [...new Set([...seq.keys()].map((k) => Number(k.split("/")[0])))].sort((a, b) => a - b);
-const modes = ["floor", "engine", "oneshot", "fallback"];
+const modes = ["floor", "engine", "engine-cold", "oneshot", "fallback"];
 const result = {
   meta,
   engineStatus,
@@ -132,6 +132,7 @@ const lines: string[] = [];
 const row = (cells: string[]) => lines.push(`| ${cells.join(" | ")} |`);
 lines.push(`rdma CNI latency, ${meta.date ?? ""}: ${meta.command ?? ""}`);
 lines.push(`guest: kernel ${meta.kernel ?? "?"}, ${meta.cpus ?? "?"} vCPU (qemu TCG), ${meta.reps ?? "?"} repetitions; times in ms, from fork to reap`);
+lines.push(`engine: timed after ${meta.engine_warmup ?? "?"} untimed cycles (a running engine); engine-cold: the first calls of a new engine`);
 lines.push("");
 row(["devices", "mode", "ADD p50", "ADD p99", "DEL p50", "DEL p99", "cycle p50", "cycle p99", "cycle p50 / floor", "errors", "peak RSS MiB"]);
 row(Array(11).fill("---"));
@@ -197,7 +198,7 @@ const R = 150;
 const T = 50;
 const B = 70;
 const pts = modes
-  .filter((m) => m !== "fallback")
+  .filter((m) => m !== "fallback" && m !== "engine-cold")
   .map((m) => ({ m, v: result.scales.filter((s) => s.modes[m]).map((s) => ({ d: s.devices ?? s.scale, p50: s.modes[m]!.cycle.p50, p99: s.modes[m]!.cycle.p99 })) }));
 const all = pts.flatMap((p) => p.v.flatMap((v) => [v.p50, v.p99])).filter((x) => x > 0 && Number.isFinite(x));
 const yMin = 10 ** Math.floor(Math.log10(Math.min(...all, 1)));

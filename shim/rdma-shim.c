@@ -218,14 +218,8 @@ int main(void) {
 	const char *t = getenv("RDMA_CNI_SHIM_TIMEOUT_MS");
 	if (t && *t) timeout = strtoll(t, NULL, 10) > 0 ? strtoll(t, NULL, 10) : REPLY_TIMEOUT_MS;
 
-	int fd = connect_engine(sock_path);
-	if (fd < 0) {
-		/* stdin is untouched: the one-shot engine reads it as the runtime wrote it */
-		char why[160];
-		snprintf(why, sizeof why, "%s: %s", sock_path, strerror(errno));
-		return exec_one_shot(NULL, 0, 0, why);
-	}
-
+	/* The whole request is ready before the engine hears of it: one send, and an engine woken by
+	 * the connection finds all of it there instead of waiting on this process to read stdin. */
 	size_t env_len = 0;
 	for (char **e = environ; *e; e++)
 		if (forwarded(*e)) env_len += strlen(*e) + 1;
@@ -233,8 +227,7 @@ int main(void) {
 	size_t in_len;
 	unsigned char *in = read_stdin(&in_len);
 	if (!in) return fail(5, "cannot read stdin: %s", strerror(errno));
-
-	unsigned char *req = malloc(HEADER + env_len);
+	unsigned char *req = malloc(HEADER + env_len + in_len);
 	if (!req) return fail(5, "out of memory");
 	memcpy(req, "RCQ1", 4);
 	put32(req + 4, (uint32_t)env_len);
@@ -246,8 +239,17 @@ int main(void) {
 		memcpy(req + off, *e, n);
 		off += n;
 	}
+	memcpy(req + off, in, in_len);
+	off += in_len;
+
+	int fd = connect_engine(sock_path);
+	if (fd < 0) {
+		char why[160];
+		snprintf(why, sizeof why, "%s: %s", sock_path, strerror(errno));
+		return exec_one_shot(in, in_len, 1, why);
+	}
 	int64_t deadline = now_ms() + timeout;
-	if (send_all(fd, req, off, deadline) < 0 || send_all(fd, in, in_len, deadline) < 0) {
+	if (send_all(fd, req, off, deadline) < 0) {
 		if (errno == ETIMEDOUT) return fail(11, "the engine at %s did not take the request within %lld ms; try again later", sock_path, (long long)timeout);
 		/* the engine went away before it had the whole request: it cannot have acted on it */
 		close(fd);

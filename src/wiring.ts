@@ -6,6 +6,8 @@ import { NetlinkRdma } from "./rdma/netlink.ts";
 import { FileStore } from "./state/store.ts";
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+/** Shared by every call this process serves (the engine's many, a one-shot's one). */
+const indexCache = new Map<string, number>();
 
 export function productionDeps(env: Record<string, string | undefined>): DepsFactory {
   const lockTimeoutMs = Number(env.RDMA_CNI_LOCK_TIMEOUT_MS) || DEFAULT_LOCK_TIMEOUT_MS;
@@ -18,5 +20,6 @@ export function productionDeps(env: Record<string, string | undefined>): DepsFac
     now: () => new Date(),
     openStore: (dir) => new FileStore(dir).init(),
     deviceInfoRoots: DEVICE_INFO_ROOTS,
+    indexCache,
   });
 }

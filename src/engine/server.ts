@@ -100,6 +100,7 @@ export function readRequest(fd: number, deadline: number): EngineRequest | undef
 /** Serves one accepted connection: check the peer, read, run, answer. Never throws. */
 export function serveConnection(fd: number, opts: EngineOptions): void {
   const started = performance.now();
+  let open = true;
   try {
     const peer = us.peerCredentials(fd);
     if (peer.uid !== opts.allowedUid) {
@@ -116,11 +117,14 @@ export function serveConnection(fd: number, opts: EngineOptions): void {
     const out = serveRequest(req, opts.depsFor(req.env));
     const enc = new TextEncoder();
     us.writeAll(fd, encodeReply({ status: out.status, stdout: enc.encode(out.stdout), stderr: enc.encode(out.stderr) }), Date.now() + REPLY_WRITE_TIMEOUT_MS);
+    // The shim reads to EOF: close before anything else, so it is not kept waiting on the log.
+    us.closeFd(fd);
+    open = false;
     opts.log.debug("engine: served", { command: req.env.CNI_COMMAND, status: out.status, ms: Math.round((performance.now() - started) * 1000) / 1000 });
   } catch (e) {
     opts.log.warn("engine: connection failed", { error: (e as Error).message });
   } finally {
-    us.closeFd(fd);
+    if (open) us.closeFd(fd);
   }
 }
 

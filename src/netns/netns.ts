@@ -28,6 +28,11 @@ export class NetnsError extends Error {
 export interface Netns {
   /** The calling thread's own netns. */
   current(): NetnsHandle;
+  /**
+   * The netns the plugin runs in (where `inside` returns to), open for the life of the process:
+   * callers must not close it. Saves an open of /proc on every move back to the host.
+   */
+  home(): NetnsHandle;
   /** Opens `path` and checks it is a network namespace; throws NetnsError otherwise. */
   open(path: string): NetnsHandle;
   /** Runs `fn` inside `target`, then returns to where the thread was, even if `fn` throws. */
@@ -37,9 +42,19 @@ export interface Netns {
   identity(handle: NetnsHandle): string;
 }
 
+/** The process's own netns, opened on first use and kept open (close-on-exec). */
+let homeHandle: NetnsHandle | undefined;
+/** The namespaces `inside` has entered, innermost last; empty while the thread is at home. */
+const entered: NetnsHandle[] = [];
+
 export class LinuxNetns implements Netns {
   current(): NetnsHandle {
     return this.open("/proc/thread-self/ns/net");
+  }
+
+  home(): NetnsHandle {
+    homeHandle ??= this.open("/proc/thread-self/ns/net");
+    return homeHandle;
   }
 
   open(path: string): NetnsHandle {
@@ -66,25 +81,26 @@ export class LinuxNetns implements Netns {
   }
 
   inside<T>(target: NetnsHandle, fn: () => T): T {
-    const home = this.current();
+    // Where the thread is now: every setns of the plugin goes through here, so it is the
+    // innermost namespace entered, or home.
+    const back = entered.at(-1) ?? this.home();
     try {
-      try {
-        sys.setns(target.fd, sys.CLONE_NEWNET);
-      } catch (e) {
-        throw new NetnsError("enter", target.path, `cannot enter netns ${target.path}: ${(e as Error).message}`);
-      }
-      try {
-        return fn();
-      } finally {
-        // Staying in the pod's netns would make every later step act on the wrong namespace.
-        sys.setns(home.fd, sys.CLONE_NEWNET);
-      }
+      sys.setns(target.fd, sys.CLONE_NEWNET);
+    } catch (e) {
+      throw new NetnsError("enter", target.path, `cannot enter netns ${target.path}: ${(e as Error).message}`);
+    }
+    entered.push(target);
+    try {
+      return fn();
     } finally {
-      this.close(home);
+      entered.pop();
+      // Staying in the pod's netns would make every later step act on the wrong namespace.
+      sys.setns(back.fd, sys.CLONE_NEWNET);
     }
   }
 
   close(handle: NetnsHandle): void {
+    if (handle === homeHandle) throw new Error("the home netns handle is kept open for the process");
     fs.closeSync(handle.fd);
   }
 

@@ -13,7 +13,7 @@ import type { RdmaDevice } from "../rdma/kernel.ts";
 import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
 import { sameKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
-import { deviceInNetns, listHostDevices, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
+import { deviceInNetns, hostDevice, listHostDevices, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 
 export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   const { env, conf, store } = req;
@@ -123,6 +123,8 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
 }
 
 const DUMP_ATTEMPTS = 5;
+/** Far above the RDMA devices of any node: only names that come and go could fill it. */
+const MAX_CACHED_INDEXES = 4096;
 
 /**
  * The host's device of that name. A netlink dump is not atomic: the kernel resumes each part of
@@ -131,8 +133,21 @@ const DUMP_ATTEMPTS = 5;
  * Sysfs has just shown the device here, so a miss is worth another look.
  */
 function findOnHost(deps: PluginDeps, name: string): RdmaDevice | undefined {
+  const cache = deps.indexCache;
+  const known = cache?.get(name);
+  if (known !== undefined) {
+    // The index a dump gave this process before, if the kernel still gives it that name here.
+    const device = hostDevice(deps, known);
+    if (device?.name === name) return device;
+    cache?.delete(name);
+  }
   for (let attempt = 1; ; attempt++) {
-    const device = listHostDevices(deps).find((d) => d.name === name);
+    const all = listHostDevices(deps);
+    if (cache) {
+      if (cache.size > MAX_CACHED_INDEXES) cache.clear();
+      for (const d of all) cache.set(d.name, d.index);
+    }
+    const device = all.find((d) => d.name === name);
     if (device || attempt === DUMP_ATTEMPTS) return device;
     deps.log.debug("device missing from a dump; dumping again", { device: name, attempt });
     Bun.sleepSync(attempt * 2);

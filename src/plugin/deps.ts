@@ -17,6 +17,12 @@ export interface PluginDeps {
   deviceInfoRoots: readonly string[];
   /** Opens (creating if needed) the record store in a state directory. */
   openStore(dir: string): Store;
+  /**
+   * RDMA device name to index, as the last dump of this process saw them: the engine keeps one
+   * for its life, so an ADD asks the kernel for one device instead of dumping all of them. Every
+   * use is checked against the kernel; a one-shot call has none.
+   */
+  indexCache?: Map<string, number>;
 }
 
 export interface Request {

@@ -57,6 +57,14 @@ export function deviceInNetns(deps: PluginDeps, ns: NetnsHandle, index: number):
   }
 }
 
+export function hostDevice(deps: PluginDeps, index: number): RdmaDevice | undefined {
+  try {
+    return deps.kernel.getDevice(index);
+  } catch (e) {
+    throw rdmaUnavailable(e);
+  }
+}
+
 export function listHostDevices(deps: PluginDeps): RdmaDevice[] {
   try {
     return deps.kernel.listDevices();
@@ -98,24 +106,20 @@ export function moveIntoPod(deps: PluginDeps, device: RdmaDevice, pod: NetnsHand
  * there means the pod does not hold the device (already back, or gone). Other failures throw.
  */
 export function sendBackToHost(deps: PluginDeps, index: number, pod: NetnsHandle): "moved" | "not-in-pod" {
-  const host = deps.netns.current();
-  try {
-    return deps.netns.inside(pod, () => {
-      try {
-        deps.kernel.moveDevice(index, host.fd);
-        return "moved";
-      } catch (e) {
-        // The kernel answers EINVAL for an index its netns does not have (ENODEV when the thread
-        // is elsewhere); EINVAL can also mean other things, so only a listing settles it, and
-        // only on this rare path.
-        const notHere = e instanceof KernelError && (e.errno === Errno.EINVAL || e.errno === Errno.ENODEV);
-        if (notHere && !deps.kernel.listDevices().some((d) => d.index === index)) return "not-in-pod";
-        throw e;
-      }
-    });
-  } finally {
-    deps.netns.close(host);
-  }
+  const host = deps.netns.home();
+  return deps.netns.inside(pod, () => {
+    try {
+      deps.kernel.moveDevice(index, host.fd);
+      return "moved";
+    } catch (e) {
+      // The kernel answers EINVAL for an index its netns does not have (ENODEV when the thread
+      // is elsewhere); EINVAL can also mean other things, so only a listing settles it, and
+      // only on this rare path.
+      const notHere = e instanceof KernelError && (e.errno === Errno.EINVAL || e.errno === Errno.ENODEV);
+      if (notHere && !deps.kernel.listDevices().some((d) => d.index === index)) return "not-in-pod";
+      throw e;
+    }
+  });
 }
 
 /** Moves `device` from `pod` back to the host, or fails with MoveFailed (ADD's undo). */

@@ -22,8 +22,8 @@ export interface NetlinkSocket {
 export function openRdmaSocket(): NetlinkSocket {
   const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW | sys.SOCK_CLOEXEC, sys.NETLINK_RDMA);
   try {
+    // No bind: the kernel binds a netlink socket to a free port id on its first send.
     sys.setReceiveTimeout(fd, RECEIVE_TIMEOUT_MS);
-    sys.bindNetlink(fd);
   } catch (e) {
     sys.close(fd);
     throw e;
@@ -45,7 +45,7 @@ function transact(open: () => NetlinkSocket, op: string, build: (seq: number) =>
   }
   try {
     sock.send(build(seq));
-    const buf = new Uint8Array(RECEIVE_BUFFER);
+    const buf = receiveBuffer();
     const data: nl.NetlinkMessage[] = [];
     for (;;) {
       const n = sock.recv(buf);
@@ -65,6 +65,16 @@ function transact(open: () => NetlinkSocket, op: string, build: (seq: number) =>
   } finally {
     sock.close();
   }
+}
+
+/**
+ * One receive buffer for the process: allocating (and zeroing) 64 KiB per request cost more than
+ * the kernel's move in the test VM. Safe to share: calls are synchronous and copy what they keep.
+ */
+let sharedBuffer: Uint8Array | undefined;
+function receiveBuffer(): Uint8Array {
+  sharedBuffer ??= new Uint8Array(RECEIVE_BUFFER);
+  return sharedBuffer;
 }
 
 /** Messages point into the receive buffer, which the next recv overwrites. */
@@ -93,6 +103,17 @@ export class NetlinkRdma implements RdmaKernel {
 
   listDevices(): nl.RdmaDevice[] {
     return transact(this.open, "list RDMA devices", nl.getDevicesDump).map((m) => nl.decodeDevice(m.payload));
+  }
+
+  getDevice(index: number): nl.RdmaDevice | undefined {
+    try {
+      const [reply] = transact(this.open, `get RDMA device ${index}`, (seq) => nl.getDeviceRequest(seq, index));
+      return reply ? nl.decodeDevice(reply.payload) : undefined;
+    } catch (e) {
+      // nldev_get_doit: EINVAL for an index this netns does not have
+      if (e instanceof KernelError && (e.errno === sys.Errno.EINVAL || e.errno === sys.Errno.ENODEV)) return undefined;
+      throw e;
+    }
   }
 
   moveDevice(index: number, netnsFd: number): void {

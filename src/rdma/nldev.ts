@@ -109,8 +109,11 @@ export function decodeMessages(buf: Uint8Array): NetlinkMessage[] {
   return msgs;
 }
 
-/** Attributes of a message payload: type (NLA_TYPE_MASK applied) to value bytes; the first occurrence wins. */
-export function decodeAttrs(payload: Uint8Array): Map<number, Uint8Array> {
+/**
+ * Attributes of a message payload: type (NLA_TYPE_MASK applied) to value bytes; the first
+ * occurrence wins. With `only`, other types are checked for length but not kept.
+ */
+export function decodeAttrs(payload: Uint8Array, only?: readonly number[]): Map<number, Uint8Array> {
   const attrs = new Map<number, Uint8Array>();
   const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let off = 0;
@@ -120,7 +123,7 @@ export function decodeAttrs(payload: Uint8Array): Map<number, Uint8Array> {
     if (len < NLA_HDRLEN || off + len > payload.length) {
       throw new NetlinkDecodeError(`attribute ${type} length ${len} at offset ${off} exceeds payload of ${payload.length}`);
     }
-    if (!attrs.has(type)) attrs.set(type, payload.subarray(off + NLA_HDRLEN, off + len));
+    if (!attrs.has(type) && (only === undefined || only.includes(type))) attrs.set(type, payload.subarray(off + NLA_HDRLEN, off + len));
     off += align4(len);
   }
   return attrs;
@@ -140,11 +143,13 @@ export function attrU8(attrs: Map<number, Uint8Array>, type: number): number | u
   return v[0];
 }
 
+const utf8 = new TextDecoder();
+
 export function attrString(attrs: Map<number, Uint8Array>, type: number): string | undefined {
   const v = attrs.get(type);
   if (v === undefined) return undefined;
   const nul = v.indexOf(0);
-  return new TextDecoder().decode(nul >= 0 ? v.subarray(0, nul) : v);
+  return utf8.decode(nul >= 0 ? v.subarray(0, nul) : v);
 }
 
 /** The errno of an NLMSG_ERROR message (0 for an ACK), as a positive number. */
@@ -158,6 +163,11 @@ export function decodeError(payload: Uint8Array): number {
 
 export function getDevicesDump(seq: number): Uint8Array {
   return encodeRequest(rdmaMessageType(NldevCmd.GET), NLM_F_REQUEST | NLM_F_DUMP, seq, []);
+}
+
+/** One device by index (the doit form of GET); the kernel answers the device, then the ACK. */
+export function getDeviceRequest(seq: number, devIndex: number): Uint8Array {
+  return encodeRequest(rdmaMessageType(NldevCmd.GET), NLM_F_REQUEST | NLM_F_ACK, seq, [{ type: NldevAttr.DEV_INDEX, u32: devIndex }]);
 }
 
 export function sysGet(seq: number): Uint8Array {
@@ -193,12 +203,14 @@ export interface RdmaDevice {
 
 /** A device from one RDMA_NLDEV_CMD_GET reply. */
 export function decodeDevice(payload: Uint8Array): RdmaDevice {
-  const attrs = decodeAttrs(payload);
+  // Only the two attributes the plugin uses: a dump at 256 devices brings thousands it never reads.
+  const attrs = decodeAttrs(payload, DEVICE_ATTRS);
   const index = attrU32(attrs, NldevAttr.DEV_INDEX);
   const name = attrString(attrs, NldevAttr.DEV_NAME);
   if (index === undefined || name === undefined) throw new NetlinkDecodeError("device reply without DEV_INDEX or DEV_NAME");
   return { index, name };
 }
+const DEVICE_ATTRS: readonly number[] = [NldevAttr.DEV_INDEX, NldevAttr.DEV_NAME];
 
 export function decodeNetnsMode(payload: Uint8Array): NetnsMode {
   const mode = attrU8(decodeAttrs(payload), NldevAttr.SYS_ATTR_NETNS_MODE);

@@ -20,12 +20,12 @@ export function parentDevicePath(sysfsRoot: string, id: DeviceId): string {
 
 export function lookupRdmaDevice(sysfsRoot: string, id: DeviceId): RdmaLookup {
   const parent = parentDevicePath(sysfsRoot, id);
-  if (!fs.existsSync(parent)) return { found: "none", reason: `${parent} does not exist: no such ${id.kind === "pci" ? "PCI" : "auxiliary"} device` };
   let names: string[];
   try {
     names = fs.readdirSync(`${parent}/infiniband`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      if (!fs.existsSync(parent)) return { found: "none", reason: `${parent} does not exist: no such ${id.kind === "pci" ? "PCI" : "auxiliary"} device` };
       return { found: "none", reason: `${parent}/infiniband does not exist: the device has no RDMA device in this network namespace` };
     }
     return { found: "none", reason: `cannot read ${parent}/infiniband: ${(e as Error).message}` };

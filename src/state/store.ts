@@ -57,8 +57,11 @@ const { O_RDONLY, O_NOFOLLOW } = fs.constants;
 const MAX_FILE_NAME = 200;
 const MAX_RECORD_BYTES = 64 * 1024;
 
+const SAFE_NAME = /^[A-Za-z0-9_-]*$/;
+
 /** Escapes every byte outside [A-Za-z0-9_-] as %XX: no '/', no '.', so no way out of the directory. */
 export function encodeComponent(s: string): string {
+  if (SAFE_NAME.test(s)) return s; // the common case (names, container IDs, interfaces): nothing to escape
   let out = "";
   for (const byte of Buffer.from(s, "utf8")) {
     const c = String.fromCharCode(byte);
@@ -110,6 +113,9 @@ function ensureDir(dir: string): void {
   if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} is not a directory (a symlink is not accepted)`);
 }
 
+/** State directories this process has created and checked already. */
+const readyDirs = new Set<string>();
+
 export class FileStore implements Store {
   private readonly attachments: string;
   private readonly locks: string;
@@ -119,8 +125,12 @@ export class FileStore implements Store {
     this.locks = `${dir}/locks`;
   }
 
-  /** Creates the directories (mode 0700). Separate from the constructor so reads never create. */
+  /**
+   * Creates the directories (mode 0700). Separate from the constructor so reads never create.
+   * Done once per directory and process: the engine serves every call of a node from one process.
+   */
   init(): this {
+    if (readyDirs.has(this.dir)) return this;
     try {
       ensureDir(this.dir);
       ensureDir(this.attachments);
@@ -129,6 +139,7 @@ export class FileStore implements Store {
     } catch (e) {
       throw stateError(`cannot use state directory ${this.dir}`, e);
     }
+    readyDirs.add(this.dir);
     return this;
   }
 
@@ -206,6 +217,16 @@ export class FileStore implements Store {
   }
 
   lockDevice(deviceId: string, timeoutMs: number): Lock {
-    return acquireLock(`${this.locks}/${encodeComponent(deviceId)}.lock`, timeoutMs, `RDMA device ${deviceId}`);
+    const file = `${this.locks}/${encodeComponent(deviceId)}.lock`;
+    try {
+      return acquireLock(file, timeoutMs, `RDMA device ${deviceId}`);
+    } catch (e) {
+      // Every change starts with a lock: if the directories went away since init (someone
+      // cleaned /run), make them again, once, rather than failing every call of the engine.
+      if (!readyDirs.has(this.dir) || fs.existsSync(this.locks)) throw e;
+      readyDirs.delete(this.dir);
+      this.init();
+      return acquireLock(file, timeoutMs, `RDMA device ${deviceId}`);
+    }
   }
 }

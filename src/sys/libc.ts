@@ -10,7 +10,6 @@ let lib: ReturnType<typeof open> | undefined;
 function open() {
   return dlopen("libc.so.6", {
     socket: { args: [i32, i32, i32], returns: i32 },
-    bind: { args: [i32, ptr, u32], returns: i32 },
     send: { args: [i32, ptr, u64, i32], returns: i64 },
     recv: { args: [i32, ptr, u64, i32], returns: i64 },
     setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
@@ -82,16 +81,11 @@ export function socket(domain: number, type: number, protocol: number): number {
   return check("socket", libc().socket(domain, type, protocol));
 }
 
-/** Binds a netlink socket with a kernel-assigned port id. */
-export function bindNetlink(fd: number): void {
-  const addr = new Uint8Array(12); // sockaddr_nl: family u16, pad u16, pid u32, groups u32
-  new DataView(addr.buffer).setUint16(0, AF_NETLINK, true);
-  check("bind", libc().bind(fd, addr, addr.length));
-}
-
 /** Sets SO_RCVTIMEO so a receive never blocks for longer than `ms`. */
+let timeval: { ms: number; tv: BigInt64Array } | undefined;
 export function setReceiveTimeout(fd: number, ms: number): void {
-  const tv = new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1000)]);
+  if (timeval?.ms !== ms) timeval = { ms, tv: new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1000)]) };
+  const tv = timeval.tv;
   check("setsockopt(SO_RCVTIMEO)", libc().setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16));
 }
 

@@ -91,12 +91,20 @@ export function peerCredentials(fd: number): PeerCredentials {
   return { pid: cred[0] ?? 0, uid: cred[1] ?? -1, gid: cred[2] ?? -1 };
 }
 
-/** Polls one fd; returns its revents, or 0 when `ms` passed. */
+/**
+ * Polls one fd; returns its revents, or 0 when `ms` passed or a signal cut the wait short (the
+ * callers loop until their deadline, so an interrupted wait is simply waited again).
+ */
 function pollOne(fd: number, events: number, ms: number): number {
   const pfd = new Int32Array(2);
   pfd[0] = fd;
   pfd[1] = events; // events is the low half of the second int; revents the high half
-  const n = check("poll", libc().poll(pfd, 1, Math.max(0, Math.min(ms, 2_147_483_647))));
+  const n = Number(libc().poll(pfd, 1, Math.max(0, Math.min(ms, 2_147_483_647))));
+  if (n < 0) {
+    const e = lastErrno();
+    if (e === EINTR) return 0;
+    throw new SysError("poll", e);
+  }
   return n === 0 ? 0 : ((pfd[1] ?? 0) >>> 16) & 0xffff;
 }
 

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { decodeReply, encodeRequest } from "../../src/engine/protocol.ts";
 import { serveRequest } from "../../src/engine/server.ts";
 import { productionDeps } from "../../src/engine/main.ts";
 import { encodeComponent } from "../../src/state/store.ts";
@@ -119,6 +120,42 @@ describe("rdma engine", () => {
     expect((await call({ CNI_COMMAND: "VERSION" }, "{}")).status).toBe(0);
     expect(fs.existsSync(dropped)).toBe(false);
     await waitFor(() => engineLog.includes("the caller left before its turn"), 2000);
+  });
+});
+
+describe("rdma engine under signals", () => {
+  test("a signal while the engine waits for the rest of a request does not drop the call (poll's EINTR)", async () => {
+    // The sampling profiler interrupts the engine's thread with a signal every 100 µs: any wait
+    // the engine does is cut short many times, as any signal with a handler would.
+    const sock = `${tmp}/run-signals/engine.sock`;
+    const e = Bun.spawn([BUN, MAIN, "engine", "--socket", sock], {
+      env: { ...process.env, BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${tmp}/prof --cpu-prof-interval=100` },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    try {
+      await waitFor(() => fs.existsSync(sock), 10_000);
+      const req = encodeRequest({ env: { CNI_COMMAND: "VERSION" }, stdin: new TextEncoder().encode("{}") });
+      const chunks: Uint8Array[] = [];
+      let closed!: () => void;
+      const done = new Promise<void>((resolve) => {
+        closed = resolve;
+      });
+      const client = await Bun.connect({
+        unix: sock,
+        socket: { data: (_s, d) => void chunks.push(new Uint8Array(d)), close: () => closed(), error: () => closed() },
+      });
+      client.write(req.subarray(0, 5)); // the engine now waits in poll for the rest
+      await Bun.sleep(300);
+      client.write(req.subarray(5));
+      await Promise.race([done, Bun.sleep(10_000)]);
+      const reply = decodeReply(Buffer.concat(chunks));
+      expect(reply.status).toBe(0);
+      expect(JSON.parse(new TextDecoder().decode(reply.stdout)).cniVersion).toBe("1.1.0");
+    } finally {
+      e.kill();
+      await e.exited;
+    }
   });
 });
 

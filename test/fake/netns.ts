@@ -32,8 +32,19 @@ export class FakeNetns implements Netns {
     return id;
   }
 
+  /** Open fds, not counting the home handle (kept open for the process, like LinuxNetns's). */
   openFds(): number {
-    return this.fds.size;
+    return this.fds.size - (this.homeHandle ? 1 : 0);
+  }
+
+  private homeHandle: NetnsHandle | undefined;
+  home(): NetnsHandle {
+    if (!this.homeHandle) {
+      const fd = this.nextFd++;
+      this.fds.set(fd, HOST_NS);
+      this.homeHandle = { fd, path: "/proc/thread-self/ns/net" };
+    }
+    return this.homeHandle;
   }
 
   current(): NetnsHandle {
@@ -62,6 +73,7 @@ export class FakeNetns implements Netns {
   }
 
   close(handle: NetnsHandle): void {
+    if (handle === this.homeHandle) throw new Error("fake netns: the home handle must not be closed");
     if (!this.fds.delete(handle.fd)) throw new Error(`fake netns: closing fd ${handle.fd} twice`);
   }
 

@@ -81,6 +81,18 @@ export class FakeRdma implements RdmaKernel {
     return seen;
   }
 
+  getDevice(index: number): RdmaDevice | undefined {
+    this.reachable("getDevice");
+    if (this.failListWith !== undefined) throw new KernelError(`get RDMA device ${index}`, this.failListWith, `get RDMA device ${index}: kernel answered errno ${this.failListWith}`);
+    const d = this.devices.find((x) => x.index === index && this.visible(x));
+    return d ? { index: d.index, name: d.name } : undefined;
+  }
+
+  /** Unregisters a device (a driver unbind or module reload), as the kernel would. */
+  removeDevice(name: string): void {
+    this.devices.splice(this.devices.indexOf(this.device(name)), 1);
+  }
+
   moveDevice(index: number, netnsFd: number): void {
     this.reachable("moveDevice");
     const op = `move RDMA device ${index}`;

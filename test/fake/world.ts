@@ -76,8 +76,11 @@ export class World {
     return this.rdma.device(name).ns;
   }
 
+  /** Kept across this world's calls, as the engine keeps its own across the calls it serves. */
+  readonly indexCache = new Map<string, number>();
+
   deps(log: StreamLogger): PluginDeps {
-    return { kernel: this.rdma, netns: this.netns, sysfsRoot: this.sysfs, log, lockTimeoutMs: this.lockTimeoutMs, now: () => new Date("2026-01-02T03:04:05Z"), openStore: (dir) => this.wrapStore(new FileStore(dir).init()), deviceInfoRoots: [this.devinfoRoot] };
+    return { kernel: this.rdma, netns: this.netns, sysfsRoot: this.sysfs, log, lockTimeoutMs: this.lockTimeoutMs, now: () => new Date("2026-01-02T03:04:05Z"), openStore: (dir) => this.wrapStore(new FileStore(dir).init()), deviceInfoRoots: [this.devinfoRoot], indexCache: this.indexCache };
   }
 
   callRaw(env: Record<string, string | undefined>, stdin: string | Uint8Array): CallResult {

@@ -86,6 +86,25 @@ describe("LinuxNetns", () => {
     expect(links).toEqual(["lo"]);
     netns.close(h);
   });
+
+  test("inside() nested: each level returns to the one around it, the outermost to home", () => {
+    const outer = netns.open(addNetns(`${tag}nest1`));
+    const inner = netns.open(addNetns(`${tag}nest2`));
+    const home = threadNs();
+    const seen = netns.inside(outer, () => [threadNs(), netns.inside(inner, threadNs), threadNs()]);
+    expect(seen).toEqual([netns.identity(outer), netns.identity(inner), netns.identity(outer)]);
+    expect(threadNs()).toBe(home);
+    netns.close(inner);
+    netns.close(outer);
+  });
+
+  test("home() is the plugin's own netns, one handle for the process, which close() refuses", () => {
+    const h = netns.home();
+    expect(new LinuxNetns().home()).toBe(h);
+    expect(netns.identity(h)).toBe(threadNs());
+    expect(() => netns.close(h)).toThrow("kept open");
+    expect(netns.identity(h)).toBe(threadNs()); // still open
+  });
 });
 
 describe("the plugin in real namespaces, with the fake RDMA layer", () => {
@@ -132,7 +151,7 @@ describe("the plugin in real namespaces, with the fake RDMA layer", () => {
 
   test("ADD moves the device into the pod's netns; CHECK sees it there; DEL brings it back from inside", () => {
     setup();
-    const path = addNetns(`${tag}c`);
+    const path = addNetns(`${tag}n1`);
     const podId = (() => {
       const h = netns.open(path);
       const id = netns.identity(h);

@@ -161,6 +161,39 @@ describe("ADD", () => {
     expect(w.records()).toEqual([]);
   });
 
+  test("a later ADD finds its device by the index an earlier dump gave: one GET, no dump", () => {
+    expect(w.call("ADD", addConf("1.0.0")).code).toBe(0);
+    expect(w.call("DEL", addConf("1.0.0")).code).toBe(0);
+    w.rdma.calls.length = 0;
+    expect(w.call("ADD", addConf("1.0.0", { deviceID: "0000:03:00.6" })).code).toBe(0); // mlx5_4: seen in the first dump
+    expect(w.rdma.calls).toContain("getDevice");
+    expect(w.rdma.calls).not.toContain("listDevices");
+    expect(w.whereIs("mlx5_4")).toBe(POD);
+  });
+
+  test("a cached index the kernel no longer gives that name (the device came back under a new index) means a new dump", () => {
+    expect(w.call("ADD", addConf("1.0.0")).code).toBe(0);
+    expect(w.call("DEL", addConf("1.0.0")).code).toBe(0);
+    const old = w.rdma.device("mlx5_3").index;
+    w.rdma.removeDevice("mlx5_3"); // a driver rebind: same name, same sysfs parent, new index
+    const again = w.rdma.addDevice("mlx5_3", HOST_NS);
+    expect(again.index).not.toBe(old);
+    w.rdma.calls.length = 0;
+    expect(w.call("ADD", addConf("1.0.0")).code).toBe(0);
+    expect(w.rdma.calls.slice(0, 2)).toEqual(["getDevice", "listDevices"]);
+    expect(w.whereIs("mlx5_3")).toBe(POD);
+    expect(w.records()[0]).toMatchObject({ rdmaDevice: "mlx5_3", rdmaIndex: again.index });
+  });
+
+  test("a cached index that now names another device is not taken for the one asked for", () => {
+    expect(w.call("ADD", addConf("1.0.0")).code).toBe(0);
+    expect(w.call("DEL", addConf("1.0.0")).code).toBe(0);
+    w.indexCache.set("mlx5_3", w.rdma.device("mlx5_4").index); // what a reused index would look like
+    expect(w.call("ADD", addConf("1.0.0")).code).toBe(0);
+    expect(w.whereIs("mlx5_3")).toBe(POD);
+    expect(w.whereIs("mlx5_4")).toBe(HOST_NS);
+  });
+
   test("a repeated ADD that already succeeded succeeds again", () => {
     expect(w.call("ADD", addConf("1.0.0")).code).toBe(0);
     const again = w.call("ADD", addConf("1.0.0"));

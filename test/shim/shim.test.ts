@@ -97,6 +97,34 @@ describe("shim with an engine", () => {
     expect(decodeEnv(new Uint8Array(0))).toEqual({});
   });
 
+  test("connects only once stdin is read: the engine never waits on the runtime's pipe", async () => {
+    let connections = 0;
+    const path = `${tmp}/counting.sock`;
+    const server = net.createServer({ allowHalfOpen: true }, (sock) => {
+      connections++;
+      let buf = Buffer.alloc(0);
+      sock.on("data", (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        const { envLen, stdinLen } = decodeRequestHeader(buf.subarray(0, REQUEST_HEADER_BYTES));
+        if (buf.length === REQUEST_HEADER_BYTES + envLen + stdinLen) sock.end(Buffer.from(encodeReply({ status: 0, stdout: buf.subarray(REQUEST_HEADER_BYTES + envLen), stderr: new Uint8Array(0) })));
+      });
+      sock.on("error", () => {});
+    });
+    await new Promise<void>((r) => server.listen(path, r));
+    const p = Bun.spawn([shim], { env: { PATH: "/usr/bin:/bin", RDMA_CNI_ENGINE_SOCKET: path, CNI_COMMAND: "ADD" }, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    p.stdin.write("first half, ");
+    p.stdin.flush();
+    await Bun.sleep(300);
+    expect(connections).toBe(0);
+    p.stdin.write("second half");
+    p.stdin.end();
+    const [out, status] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    server.close();
+    expect(status).toBe(0);
+    expect(out).toBe("first half, second half");
+    expect(connections).toBe(1);
+  });
+
   test("stdin beyond 4 MiB is cut at 4 MiB + 1 byte, for the plugin to refuse", async () => {
     const eng = await fakeEngine("big", (s) => s.end(reply(0, "")));
     const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "ADD" }, new Uint8Array(new ArrayBuffer(5 * 1024 * 1024)).fill(32));
@@ -149,7 +177,7 @@ describe("shim with an engine", () => {
 });
 
 describe("shim falls back to the one-shot engine", () => {
-  test("no socket: execs the engine next to it with the whole environment and the untouched stdin", async () => {
+  test("no socket: execs the engine next to it with the whole environment and stdin (replayed)", async () => {
     const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: `${tmp}/none.sock`, CNI_COMMAND: "ADD", OTHER: "kept" }, "the-config");
     expect(r.stdout).toBe("one-shot CNI_COMMAND=ADD OTHER=kept stdin=the-config\n");
     expect(r.status).toBe(7);

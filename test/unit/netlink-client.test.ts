@@ -60,6 +60,20 @@ describe("NetlinkRdma", () => {
     expect(dv.getUint32(28, true)).toBe(9);
   });
 
+  test("one device by index: GET with DEV_INDEX and an ACK asked for; the reply, then the ACK", () => {
+    const sent: Uint8Array[] = [];
+    // the dump's device message (same layout as a GET reply) and an ACK, as two datagrams
+    expect(new NetlinkRdma(scripted([DUMP_REPLY, SYS_GET_ACK], sent)).getDevice(0)).toEqual({ index: 0, name: "simpci0" });
+    const dv = new DataView(sent[0]!.buffer);
+    expect([dv.getUint16(4, true), dv.getUint16(6, true), dv.getUint16(18, true), dv.getUint32(20, true)]).toEqual([5121, 0x5, 1, 0]);
+  });
+
+  test("an index the netns does not have (EINVAL) is no device; other errors are errors", () => {
+    const ackWith = (errnoLe: string) => `${SYS_GET_ACK.slice(0, 32)}${errnoLe}${SYS_GET_ACK.slice(40)}`;
+    expect(new NetlinkRdma(scripted([ackWith("eaffffff")])).getDevice(7)).toBeUndefined(); // -EINVAL
+    expect(() => new NetlinkRdma(scripted([ackWith("f4ffffff")])).getDevice(7)).toThrow(KernelError); // -ENOMEM
+  });
+
   test("a kernel error becomes a KernelError with its errno", () => {
     // the ACK with error -ENODEV in place of 0
     const enodev = `${SYS_GET_ACK.slice(0, 32)}edffffff${SYS_GET_ACK.slice(40)}`;

@@ -73,6 +73,14 @@ describe("replies", () => {
     expect(nl.decodeDevice(msgs[0]!.payload)).toEqual({ index: 9, name: "mlx5_0" });
   });
 
+  test("decodeAttrs with a type list keeps just those, and still checks every length", () => {
+    const only = nl.decodeAttrs(deviceAttrs, [nl.NldevAttr.DEV_INDEX]);
+    expect([...only.keys()]).toEqual([nl.NldevAttr.DEV_INDEX]);
+    expect([...nl.decodeAttrs(deviceAttrs).keys()]).toEqual([nl.NldevAttr.DEV_INDEX, nl.NldevAttr.DEV_NAME, nl.NldevAttr.NDEV_INDEX]);
+    // an attribute the caller does not want, running past the payload, is still an error
+    expect(() => nl.decodeAttrs(bytes("0800 0100 09000000 1000 3200 0500"), [nl.NldevAttr.DEV_INDEX])).toThrow(nl.NetlinkDecodeError);
+  });
+
   test("an NLMSG_ERROR carries a negative errno; zero is an ACK", () => {
     expect(nl.decodeError(bytes("edffffff"))).toBe(19); // -ENODEV
     expect(nl.decodeError(bytes("00000000"))).toBe(0);

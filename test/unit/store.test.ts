@@ -29,6 +29,17 @@ describe("records", () => {
     expect(fs.readdirSync(`${dir}/attachments`)).toEqual([recordFileName(record("c2"))]);
   });
 
+  test("directories removed after the store was opened are made again by the next lock (a long-running engine)", () => {
+    const s = new FileStore(dir).init();
+    fs.rmSync(dir, { recursive: true });
+    const again = new FileStore(dir).init(); // this process checked the dir already: no new check here
+    const lock = again.lockDevice("0000:03:00.5", 100);
+    again.put(record("c1"));
+    lock.release();
+    expect(s.get(record("c1"))?.containerId).toBe("c1");
+    expect(fs.statSync(`${dir}/locks`).mode & 0o777).toBe(0o700);
+  });
+
   test("directories are created private to root", () => {
     new FileStore(`${dir}/x/y`).init();
     expect(fs.statSync(`${dir}/x/y/attachments`).mode & 0o777).toBe(0o700);
