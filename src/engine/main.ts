@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import type { LogLevel } from "../config/netconf.ts";
 import { StreamLogger } from "../log.ts";
+import { LinuxNetns } from "../netns/netns.ts";
 import * as sys from "../sys/libc.ts";
 import { bindEngineSocket, prepareSocketDir, serve } from "./server.ts";
 
@@ -24,7 +25,7 @@ export { productionDeps };
 
 /** The engine's thread must be in its own netns between calls; if a restore ever failed, put it back or stop. */
 function netnsGuard(): () => void {
-  const homeFd = fs.openSync("/proc/thread-self/ns/net", fs.constants.O_RDONLY | sys.O_CLOEXEC);
+  const homeFd = new LinuxNetns().home().fd; // the same fd the plugin's moves back use
   const home = fs.fstatSync(homeFd).ino;
   return () => {
     if (fs.statSync("/proc/thread-self/ns/net").ino === home) return;
