@@ -6,6 +6,9 @@
  * plugin's run, exit, reaping). Peak RSS of each call comes from wait4's rusage.
  *
  *   cnibench seq EXE REPS DEVICEID DEVINDEX NETNS       REPS x (ADD then DEL) on one device
+ *   cnibench alt NAME_A EXE_A NAME_B EXE_B REPS DEVICEID DEVINDEX NETNS
+ *                                                       the same, a cycle of A then a cycle of B,
+ *                                                       REPS times: both meet the same VM weather
  *   cnibench par EXE DEVICEID DEVINDEX NETNS [...]      all ADDs started at once, then all DELs
  *   cnibench version EXE REPS                           VERSION, REPS times
  *
@@ -161,6 +164,26 @@ int main(int argc, char **argv) {
 		}
 		return 0;
 	}
+	if (argc >= 10 && strcmp(argv[1], "alt") == 0) {
+		/* Timing in the test VM drifts by up to 2x over a minute: interleaving two executables
+		 * cycle by cycle gives their ratio under the same conditions. Each cycle is announced
+		 * with "mode NAME" so the report files it under its executable. */
+		const char *name[2] = {argv[2], argv[4]}, *exe[2] = {argv[3], argv[5]};
+		int reps = atoi(argv[6]);
+		struct call *c = &calls[0];
+		*c = (struct call){.device_id = argv[7], .dev_index = argv[8], .netns = argv[9]};
+		strcpy(c->container_id, "bench-seq");
+		for (int i = 0; i < reps; i++) {
+			for (int k = 0; k < 2; k++) {
+				printf("mode %s\n", name[k]);
+				c->verb = "ADD";
+				one(c, exe[k], i);
+				c->verb = "DEL";
+				one(c, exe[k], i);
+			}
+		}
+		return 0;
+	}
 	if (argc >= 6 && strcmp(argv[1], "par") == 0 && (argc - 3) % 3 == 0) {
 		const char *exe = argv[2];
 		int n = (argc - 3) / 3;
@@ -191,6 +214,7 @@ int main(int argc, char **argv) {
 		return 0;
 	}
 	fprintf(stderr, "usage: cnibench seq EXE REPS DEVICEID DEVINDEX NETNS\n"
+			"       cnibench alt NAME_A EXE_A NAME_B EXE_B REPS DEVICEID DEVINDEX NETNS\n"
 			"       cnibench par EXE (DEVICEID DEVINDEX NETNS)...\n"
 			"       cnibench version EXE REPS\n");
 	return 2;

@@ -80,15 +80,23 @@ for scale in $SCALES; do
 	load_module "$scale"
 	echo "scale $scale $(host_simsf)"
 	idx=$(index_of simsf0)
-	modes="floor engine oneshot"
-	[ "$scale" = "$(echo $SCALES | cut -d' ' -f1)" ] && modes="floor engine-cold engine oneshot fallback"
+	modes="floor+engine oneshot"
+	[ "$scale" = "$(echo $SCALES | cut -d' ' -f1)" ] && modes="engine-cold floor+engine oneshot fallback"
 	for mode in $modes; do
+		if [ "$mode" = floor+engine ]; then
+			# the floor and the warm engine, a cycle of each in turn (cnibench alt)
+			$P/cnibench seq "$(exe_of floor)" 3 rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null
+			$P/cnibench seq "$(exe_of engine)" "$ENGINE_WARMUP" rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null
+			$P/cnibench alt floor "$(exe_of floor)" engine "$(exe_of engine)" "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
+			echo "check seq floor devices_on_host $(host_simsf) records $(records)"
+			echo "check seq engine devices_on_host $(host_simsf) records $(records)"
+			continue
+		fi
 		[ "$mode" = fallback ] && stop_engine
 		exe=$(exe_of $mode)
 		# warm-up, not counted: the first calls fault the executable's pages in (none for
 		# engine-cold: its point is the first calls of a new engine)
 		warm=3
-		[ "$mode" = engine ] && warm=$ENGINE_WARMUP
 		[ "$mode" = engine-cold ] && warm=0
 		$P/cnibench seq "$exe" "$warm" rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null
 		echo "mode $mode"
