@@ -50,6 +50,9 @@ stop_engine() {
 	engine_pid=""
 }
 
+# untimed EXE CYCLES: warm-up cycles on the timed device and netns, output dropped
+untimed() { $P/cnibench seq "$1" "$2" rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null; }
+
 exe_of() {
 	case $1 in
 	floor) echo $P/floor ;;
@@ -85,8 +88,8 @@ for scale in $SCALES; do
 	for mode in $modes; do
 		if [ "$mode" = floor+engine ]; then
 			# the floor and the warm engine, a cycle of each in turn (cnibench alt)
-			$P/cnibench seq "$(exe_of floor)" 3 rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null
-			$P/cnibench seq "$(exe_of engine)" "$ENGINE_WARMUP" rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null
+			untimed "$(exe_of floor)" 3
+			untimed "$(exe_of engine)" "$ENGINE_WARMUP"
 			$P/cnibench alt floor "$(exe_of floor)" engine "$(exe_of engine)" "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
 			echo "check seq floor devices_on_host $(host_simsf) records $(records)"
 			echo "check seq engine devices_on_host $(host_simsf) records $(records)"
@@ -98,7 +101,7 @@ for scale in $SCALES; do
 		# engine-cold: its point is the first calls of a new engine)
 		warm=3
 		[ "$mode" = engine-cold ] && warm=0
-		$P/cnibench seq "$exe" "$warm" rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null
+		untimed "$exe" "$warm"
 		echo "mode $mode"
 		$P/cnibench seq "$exe" "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
 		echo "check seq $mode devices_on_host $(host_simsf) records $(records)"
@@ -114,7 +117,7 @@ for scale in $SCALES; do
 			i=$((i + 1))
 		done
 		for mode in floor engine oneshot; do
-			[ "$mode" = engine ] && $P/cnibench seq "$(exe_of engine)" "$ENGINE_WARMUP" rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null
+			[ "$mode" = engine ] && untimed "$(exe_of engine)" "$ENGINE_WARMUP"
 			echo "load $mode $LOAD"
 			# shellcheck disable=SC2086
 			$P/cnibench par "$(exe_of $mode)" $args
