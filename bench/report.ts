@@ -134,7 +134,7 @@ const r = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed
 const lines: string[] = [];
 const row = (cells: string[]) => lines.push(`| ${cells.join(" | ")} |`);
 lines.push(`rdma CNI latency, ${meta.date ?? ""}: ${meta.command ?? ""}`);
-lines.push(`guest: kernel ${meta.kernel ?? "?"}, ${meta.cpus ?? "?"} vCPU (qemu TCG), ${meta.reps ?? "?"} repetitions; times in ms, from fork to reap`);
+lines.push(`guest: kernel ${meta.kernel ?? "?"}, ${meta.cpus ?? "?"} vCPU (qemu ${(meta.accel ?? "tcg").toUpperCase()}), ${meta.reps ?? "?"} repetitions; times in ms, from fork to reap`);
 lines.push(`engine: timed after ${meta.engine_warmup ?? "?"} untimed cycles (a running engine); engine-cold: the first calls of a new engine`);
 lines.push("");
 row(["devices", "mode", "ADD p50", "ADD p99", "DEL p50", "DEL p99", "cycle p50", "cycle p99", "cycle p50 / floor", "errors", "peak RSS MiB"]);

@@ -270,7 +270,8 @@ tb_build_base() {
 	rm -rf "$stage"
 }
 
-# Everything a boot needs, built or fetched once. Sets TB_KVER TB_KDIR TB_MODULE TB_BASE.
+# Everything a boot needs, built or fetched once. Sets TB_KVER TB_KDIR TB_MODULE TB_BASE, and
+# TB_ACCEL TB_ACCEL_ARGS (tb_choose_accel).
 tb_prepare() {
 	tb_host_pkgs
 	mkdir -p "$TB_CACHE"
@@ -281,8 +282,103 @@ tb_prepare() {
 	tb_prepare_busybox
 	tb_build_module
 	tb_build_base
+	tb_choose_accel
 	flock -u 8
 	exec 8>&-
+}
+
+# The accelerator. A /dev/kvm that opens is no proof that a guest runs: on a nested or
+# paravirtualised KVM qemu may abort at the first vCPU reset (`failed to set MSR 0x10a`) or hang
+# at boot. So KVM is used only once a real guest has booted with it here (tb_probe_kvm); the
+# verdict is kept per host kernel, qemu, CPU and guest kernel, so any of those changing probes
+# again. RDMA_TESTBED_KVM: auto (default) | 1 (KVM or fail) | 0 (TCG).
+# Sets TB_ACCEL (kvm or tcg) and TB_ACCEL_ARGS, and logs one line saying which and why.
+TB_KVM_DEV=/dev/kvm
+TB_QEMU=qemu-system-x86_64
+tb_choose_accel() {
+	local want=${RDMA_TESTBED_KVM:-auto} why verdict file
+	TB_ACCEL=tcg
+	TB_ACCEL_ARGS="-accel tcg -cpu max"
+	case "$want" in
+	0)
+		tb_log "using TCG (RDMA_TESTBED_KVM=0)"
+		return 0
+		;;
+	1 | auto) ;;
+	*) tb_die "RDMA_TESTBED_KVM is '$want': use auto (the default), 1 (KVM) or 0 (TCG)" ;;
+	esac
+	if [ ! -e "$TB_KVM_DEV" ]; then
+		why="no $TB_KVM_DEV"
+	elif [ ! -w "$TB_KVM_DEV" ] || [ ! -r "$TB_KVM_DEV" ]; then
+		why="$TB_KVM_DEV is not readable and writable by $(id -un)"
+	else
+		file=$TB_CACHE/accel/kvm-$(tb_accel_key).verdict
+		if [ -s "$file" ]; then
+			verdict=$(head -n 1 "$file")
+			why="${verdict#unusable: }; verdict of $(date -r "$file" +%F) kept in $file"
+		else
+			verdict=$(tb_probe_kvm)
+			mkdir -p "$TB_CACHE/accel"
+			printf '%s\n' "$verdict" >"$file.tmp" && mv "$file.tmp" "$file"
+			why=${verdict#unusable: }
+		fi
+		case "$verdict" in
+		ok*)
+			TB_ACCEL=kvm
+			TB_ACCEL_ARGS="-accel kvm -cpu host"
+			tb_log "using KVM (${why#ok: })"
+			return 0
+			;;
+		esac
+	fi
+	[ "$want" = 1 ] && tb_die "RDMA_TESTBED_KVM=1, but KVM is unusable here ($why); unset it to fall back to TCG"
+	tb_log "KVM unusable here ($why); using TCG"
+}
+
+# A key for the KVM verdict: what decides whether a KVM guest runs.
+tb_accel_key() {
+	{
+		uname -srvm
+		grep -m 1 -E '^(model name|flags)' /proc/cpuinfo 2>/dev/null
+		command -v "$TB_QEMU" && stat -L -c '%s %Y' "$(command -v "$TB_QEMU")" && "$TB_QEMU" --version 2>&1 | head -n 1
+		echo "$TB_KVER"
+	} | sha256sum | cut -c1-16
+}
+
+# Boots the test bed's own guest (no NICs, command `true`) under KVM with a deadline. Prints
+# "ok: ..." when it reported in, else "unusable: <why>" (qemu's own error when it gave one).
+tb_probe_kvm() {
+	local dir limit=${RDMA_TESTBED_KVM_PROBE_TIMEOUT:-30} rc t0 err
+	dir=$(mktemp -d /tmp/rdma-kvm-probe.XXXXXX)
+	mkdir -p "$dir/stage/etc/testbed" "$dir/stage/payload"
+	echo 'exec true' >"$dir/stage/etc/testbed/cmd"
+	printf 'TB_PCI=0\nTB_AUX=0\nTB_SHARED=0\nTB_PLUGIN_SRC=none\n' >"$dir/stage/etc/testbed/conf"
+	(cd "$dir/stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$dir/run.cpio"
+	cat "$TB_BASE" "$dir/run.cpio" >"$dir/initrd"
+	: >"$dir/console"
+	t0=$(tb_now)
+	timeout -k 2 "$limit" "$TB_QEMU" -accel kvm -cpu host -m 256 -smp 1 -display none -monitor none \
+		-no-reboot -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-kernel "$TB_KDIR/root/boot/vmlinuz-$TB_KVER" -initrd "$dir/initrd" \
+		-append "console=ttyS0 quiet loglevel=1 panic=-1" -serial "file:$dir/console" \
+		</dev/null >/dev/null 2>"$dir/stderr"
+	rc=$?
+	if grep -q '^TB_EXIT=0' "$dir/console"; then
+		echo "ok: a guest booted with it in $(tb_elapsed "$t0") s"
+	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "unusable: no sign of life from a KVM guest within ${limit} s"
+	else
+		# qemu's first complaint, without its program name: "failed to set MSR 0x10a to 0x69"
+		err=$(grep -v -e '^$' -e 'warning:' "$dir/stderr" | head -n 1 | sed -E 's/^[^ :]*qemu[^ :]*: //; s/^error: //')
+		if grep -q '^TB_EXIT=' "$dir/console"; then
+			echo "unusable: the probe guest failed ($(grep -m 1 '^TB_EXIT=' "$dir/console" | tr -d '\r'))"
+		elif [ -n "$err" ]; then
+			echo "unusable: qemu: $err"
+		else
+			echo "unusable: qemu exited $rc before the guest reported in"
+		fi
+	fi
+	rm -rf "$dir"
 }
 
 # An initramfs fragment with the plugin and the libraries it needs (initramfs mode).
