@@ -28,6 +28,7 @@
 #include <linux/etherdevice.h>
 #include <linux/pci.h>
 #include <linux/auxiliary_bus.h>
+#include <linux/delay.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -43,6 +44,10 @@ MODULE_PARM_DESC(netdevs, "comma separated netdev names that get a simulated RDM
 static unsigned int num_sf;
 module_param(num_sf, uint, 0444);
 MODULE_PARM_DESC(num_sf, "number of auxiliary devices rdma_sim.sf.N with a netdev and an RDMA device (simsfN)");
+
+static unsigned int move_delay_ms;
+module_param(move_delay_ms, uint, 0644);
+MODULE_PARM_DESC(move_delay_ms, "milliseconds each move of a simulated device to another netns sleeps in the kernel, as a real NIC waits on firmware (writable at run time)");
 
 #define SIM_MAX_SF 4096
 
@@ -168,6 +173,36 @@ static const struct ib_device_ops sim_ops = {
 	.dealloc_ucontext = sim_dealloc_ucontext,
 	.disassociate_ucontext = sim_disassociate_ucontext,
 	INIT_RDMA_OBJ_SIZE(ib_ucontext, sim_ucontext, ibuc),
+};
+
+/*
+ * The time a move takes on a real NIC. Moving a device to another netns makes the RDMA core
+ * remove every client of the device (CM, uverbs, umad, ...) and add them again in the new
+ * netns; on mlx5 that is firmware commands, and the caller sleeps. This client stands for
+ * them: its remove callback sleeps move_delay_ms for our devices. The core calls it from
+ * disable_device() outside its global locks (device->unregistration_lock is per device), so
+ * moves of different devices overlap as they do on hardware; a sleep in the add path would
+ * not (enable_device_and_get() holds devices_rwsem, which the next move takes for writing).
+ * Unregistration goes through the same path: set the delay to 0 before removing devices.
+ */
+static int sim_client_add(struct ib_device *dev)
+{
+	return dev->ops.query_device == sim_query_device ? 0 : -EOPNOTSUPP;
+}
+
+static void sim_client_remove(struct ib_device *dev, void *client_data)
+{
+	unsigned int ms = READ_ONCE(move_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+
+static struct ib_client sim_client = {
+	.name = "rdma_sim_move_delay",
+	.no_kverbs_req = true,	/* the devices have no kernel verbs; the core skips such clients otherwise */
+	.add = sim_client_add,
+	.remove = sim_client_remove,
 };
 
 /* Free a device taken off the list: unregister it if it was registered. */
@@ -444,8 +479,14 @@ static int __init sim_init(void)
 	sim_wq = alloc_workqueue("rdma_sim", WQ_UNBOUND, 0);
 	if (!sim_wq)
 		return -ENOMEM;
+	err = ib_register_client(&sim_client);
+	if (err) {
+		destroy_workqueue(sim_wq);
+		return err;
+	}
 	err = register_netdevice_notifier(&sim_netdev_nb);
 	if (err) {
+		ib_unregister_client(&sim_client);
 		destroy_workqueue(sim_wq);
 		return err;
 	}
@@ -474,12 +515,15 @@ static int __init sim_init(void)
 	return 0;
 fail:
 	sim_cleanup();
+	ib_unregister_client(&sim_client);
 	return err;
 }
 
 static void __exit sim_exit(void)
 {
+	WRITE_ONCE(move_delay_ms, 0);
 	sim_cleanup();
+	ib_unregister_client(&sim_client);
 }
 
 module_init(sim_init);
