@@ -42,6 +42,7 @@ test-all: build
 lint: | $(BUN)
 	$(TSC) -p .
 	$(BIOME) lint src test
+	$(BUN) test/lint/check-links.ts README.md docs/*.md
 
 e2e: build build-test
 	test/vm/e2e
