@@ -66,7 +66,9 @@ export function runCni(io: CniIo, makeDeps: DepsFactory, roots: Roots = { stateD
     switch (env.command) {
       case "ADD": {
         const result = add(req(), deps);
-        io.stdout(`${JSON.stringify({ ...result, cniVersion: result.cniVersion ?? conf.cniVersion })}\n`);
+        // The result goes on in the config's version, whichever version of the same format
+        // prevResult came in (a 1.1.0 chain may hand on a plugin's 1.0.0 result).
+        io.stdout(`${JSON.stringify({ ...result, cniVersion: conf.cniVersion })}\n`);
         return 0;
       }
       case "DEL":
