@@ -68,8 +68,12 @@ export function acquireLock(file: string, timeoutMs: number, what: string): Lock
       throw new CniError(ErrorCode.StateFailure, `state: cannot lock ${file}: ${(e as Error).message}`);
     }
     // The previous holder deleted the file after this process had opened it: the flock just
-    // taken guards nothing. Start again on whatever is at the path now (a new file, or none).
+    // taken guards nothing. Start again on whatever is at the path now (a new file, or none),
+    // within the same wait, so a file that never holds still cannot make this spin forever.
     fs.closeSync(fd);
+    if (Date.now() >= deadline) {
+      throw new CniError(ErrorCode.TryAgainLater, `${what} is busy: its lock file ${file} kept being replaced (waited ${timeoutMs} ms)`);
+    }
   }
 }
 
