@@ -14,6 +14,7 @@ import { gc } from "../plugin/gc.ts";
 import { rdmaUnavailable } from "../plugin/kernel-steps.ts";
 import { KernelError } from "../rdma/kernel.ts";
 import { status } from "../plugin/status.ts";
+import type { Store } from "../state/store.ts";
 import { argsDebug, type CniEnv, parseCommand, parseEnv } from "./env.ts";
 import { asCniError, CniError, ErrorCode } from "./errors.ts";
 import { atLeast, LATEST_VERSION, SUPPORTED_VERSIONS } from "./version.ts";
@@ -62,11 +63,16 @@ export function runCni(io: CniIo, makeDeps: DepsFactory, roots: Roots = { stateD
     const configuredStateDir = conf.stateDir ? confinedPath("stateDir", conf.stateDir, roots.stateDirRoot) : undefined;
     const stateDir = io.env.RDMA_CNI_STATE_DIR || configuredStateDir || DEFAULT_STATE_DIR;
     const deps = makeDeps(log);
-    const req = () => ({ env, conf, store: deps.openStore(stateDir) });
+    // Opened (and on a fresh node created) only when a verb is past its own input checks and
+    // about to use it: a refused call leaves no state directory behind.
+    let store: Store | undefined;
+    const req = () => ({ env, conf, openStore: () => (store ??= deps.openStore(stateDir)) });
     switch (env.command) {
       case "ADD": {
         const result = add(req(), deps);
-        io.stdout(`${JSON.stringify({ ...result, cniVersion: result.cniVersion ?? conf.cniVersion })}\n`);
+        // The result goes on in the config's version, whichever version of the same format
+        // prevResult came in (a 1.1.0 chain may hand on a plugin's 1.0.0 result).
+        io.stdout(`${JSON.stringify({ ...result, cniVersion: conf.cniVersion })}\n`);
         return 0;
       }
       case "DEL":

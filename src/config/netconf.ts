@@ -18,7 +18,8 @@ export interface ResultInterface {
 export interface PrevResult {
   /** The object as it came, printed back unchanged by ADD. */
   raw: Record<string, unknown>;
-  cniVersion?: string;
+  /** The version it came in: its own cniVersion, or the config's when it had none. */
+  cniVersion: string;
   interfaces: ResultInterface[];
 }
 
@@ -178,12 +179,22 @@ export function parseNetConf(obj: Json): NetConf {
 
 export function parsePrevResult(value: unknown, cniVersion: string): PrevResult {
   if (!isObject(value)) throw configError("prevResult", `must be an object, got ${typeName(value)}`);
-  const version = optionalString(value, "cniVersion", "prevResult.cniVersion");
-  if (version !== undefined && version !== cniVersion) {
-    // libcni converts prevResult to the network's version before it calls the next plugin.
+  // As the reference library (pkg/version ParsePrevResult) reads it: a prevResult without a
+  // version is taken to be of the config's; ...
+  const given = value.cniVersion;
+  if (given !== undefined && given !== null && typeof given !== "string") {
+    throw configError("prevResult.cniVersion", `must be a string, got ${typeName(given)}`);
+  }
+  const version = given ?? cniVersion;
+  // ... and it is then decoded with the result type of the *config's* version, which accepts any
+  // version of its own format: 0.3.0, 0.3.1 and 0.4.0 share one, 1.0.0 and 1.1.0 another. An
+  // empty string is not "missing" there (it reaches the decoder as "" and is refused).
+  const family = resultFormat(cniVersion);
+  if (!family.includes(version)) {
     throw new CniError(
       ErrorCode.IncompatibleVersion,
-      `prevResult.cniVersion ${JSON.stringify(version.slice(0, 40))} does not match the config's cniVersion ${cniVersion}`,
+      `prevResult.cniVersion ${JSON.stringify(version.slice(0, 40))} cannot be read under the config's cniVersion ${cniVersion}`,
+      `a ${cniVersion} config takes a prevResult of version ${family.join(", ")}; the runtime passes the previous plugin's result as it printed it`,
     );
   }
   const interfaces: ResultInterface[] = [];
@@ -210,6 +221,17 @@ export function parsePrevResult(value: unknown, cniVersion: string): PrevResult 
   const dns = value.dns;
   if (dns !== undefined && dns !== null && !isObject(dns)) throw configError("prevResult.dns", `must be an object, got ${typeName(dns)}`);
   return { raw: value, cniVersion: version, interfaces };
+}
+
+/** Result versions that share one JSON format (the reference library's types040 and types100). */
+const RESULT_FORMATS: readonly (readonly string[])[] = [
+  ["0.3.0", "0.3.1", "0.4.0"],
+  ["1.0.0", "1.1.0"],
+];
+
+/** The result versions a config of `cniVersion` can read as its prevResult (its own among them). */
+export function resultFormat(cniVersion: string): readonly string[] {
+  return RESULT_FORMATS.find((f) => f.includes(cniVersion)) ?? [cniVersion];
 }
 
 function parseValidAttachments(value: unknown): ValidAttachment[] {

@@ -63,7 +63,7 @@ export function renderText(report: Report): string {
     "Locks",
     ...table(
       ["DEVICE ID", "STATE", "RECORD", "FILE"],
-      r.locks.map((l) => [l.deviceId ?? "?", l.state, l.hasRecord ? "yes" : "no", l.file]),
+      r.locks.map((l) => [l.kind === "attachment" ? "(attachment)" : (l.deviceId ?? "?"), l.state, l.hasRecord ? "yes" : "no", l.file]),
     ),
     "",
     "Findings",

@@ -11,7 +11,7 @@ import { parseDeviceId } from "../config/deviceid.ts";
 import { type Netns, NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { EXCLUSIVE_MODE_HELP, rdmaAbsent } from "../plugin/kernel-steps.ts";
 import type { NetnsMode, RdmaDevice, RdmaKernel } from "../rdma/kernel.ts";
-import { type AttachmentRecord, encodeComponent, FileStore, recordFileName } from "../state/store.ts";
+import { ATTACHMENT_LOCK_PREFIX, type AttachmentRecord, attachmentLockName, deviceLockName, FileStore, recordFileName } from "../state/store.ts";
 import { bySeverity, type Finding, finding, needsAttention } from "./findings.ts";
 import { decodeLockName, type LockProbe } from "./locks.ts";
 import { type DeviceParent, deviceNetdevs, deviceParent } from "./sysfs.ts";
@@ -74,6 +74,8 @@ export interface AttachmentEntry extends AttachmentRef {
 
 export interface LockEntry {
   file: string;
+  /** A device's lock, or an attachment's (held only during a call). */
+  kind: "device" | "attachment";
   /** The device ID the file name encodes; null when the name is not one the plugin writes. */
   deviceId: string | null;
   state: LockProbe | "unreadable";
@@ -286,12 +288,13 @@ function checkAttachment(deps: DoctorDeps, rec: AttachmentRecord, rdmaPresent: b
 
 /** A record in phase "moving": a call in progress holds the device's lock; otherwise one died. */
 function reportMoving(deps: DoctorDeps, rec: AttachmentRecord, file: string, where: string, findings: Finding[]): void {
-  const lockFile = `${deps.stateDir}/locks/${encodeComponent(rec.deviceId)}.lock`;
+  const lockFile = `${deps.stateDir}/locks/${deviceLockName(rec.deviceId)}`;
   let state: LockProbe | "unreadable" = "free";
   try {
     if (fs.existsSync(lockFile)) state = deps.probeLock(lockFile);
-  } catch {
-    state = "unreadable";
+  } catch (e) {
+    // Deleted between the two calls: its holder finished, so nobody holds it.
+    state = (e as NodeJS.ErrnoException).code === "ENOENT" ? "free" : "unreadable";
   }
   if (state === "held") {
     findings.push(finding("record-in-progress", file, `a CNI call is moving ${rec.rdmaDevice} for ${describe(rec)} right now (it holds ${lockFile}); the device is ${where}`));
@@ -338,29 +341,40 @@ function readLocks(deps: DoctorDeps, records: AttachmentRecord[], findings: Find
     findings.push(finding("state-unreadable", dir, `cannot list the lock files: ${message(e)}`, "run doctor as root"));
     return [];
   }
-  const recorded = new Set(records.map((r) => `${encodeComponent(r.deviceId)}.lock`));
+  const recorded = new Set(records.flatMap((r) => [deviceLockName(r.deviceId), attachmentLockName(r)]));
   const locks: LockEntry[] = [];
   for (const name of names) {
     if (!name.endsWith(".lock")) continue;
     const file = `${dir}/${name}`;
-    const deviceId = decodeLockName(name) ?? null;
+    const kind = name.startsWith(ATTACHMENT_LOCK_PREFIX) ? "attachment" : "device";
+    const deviceId = kind === "device" ? (decodeLockName(name) ?? null) : null;
     const hasRecord = recorded.has(name);
     let state: LockEntry["state"];
     try {
       state = deps.probeLock(file);
     } catch (e) {
+      // The plugin deletes a lock file when its call is done: gone since the listing is normal.
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
       findings.push(finding("lock-unreadable", file, `cannot probe lock file ${file}: ${message(e)}`, "look at the file: the plugin only ever creates regular files there"));
-      locks.push({ file, deviceId, state: "unreadable", hasRecord });
+      locks.push({ file, kind, deviceId, state: "unreadable", hasRecord });
       continue;
     }
-    locks.push({ file, deviceId, state, hasRecord });
-    const device = deviceId === null ? `an unknown device (the name ${JSON.stringify(name)} is not one the plugin writes)` : `deviceID ${deviceId}`;
+    locks.push({ file, kind, deviceId, state, hasRecord });
+    const what =
+      kind === "attachment"
+        ? `an attachment (${hasRecord ? "it has a record" : "no record"})`
+        : deviceId === null
+          ? `an unknown device (the name ${JSON.stringify(name)} is not one the plugin writes)`
+          : `deviceID ${deviceId}`;
     if (state === "held") {
       findings.push(
-        finding("lock-held", file, `the lock of ${device} is held right now: a CNI call (ADD, DEL, CHECK or GC) is working on it`, "if it is still held when doctor runs again a minute later, a plugin process is stuck: /proc/locks names its pid"),
+        finding("lock-held", file, `the lock of ${what} is held right now: a CNI call (ADD, DEL or GC) is working on it`, "if it is still held when doctor runs again a minute later, a plugin process is stuck: /proc/locks names its pid"),
       );
-    } else if (!hasRecord) {
-      findings.push(finding("stale-lock", file, `lock file of ${device}, which has no record, and nobody holds it: left by an earlier attachment (the plugin keeps lock files; they cost nothing)`));
+    } else if (kind === "attachment" || !hasRecord) {
+      // The plugin deletes an attachment's lock file at the end of every call, and a device's
+      // when the device is released: a free one left over means a call was killed (or an older
+      // version of the plugin ran). The next call on it deletes it.
+      findings.push(finding("stale-lock", file, `lock file of ${what}${kind === "device" ? ", which has no record," : ""} and nobody holds it: left by a call that was killed, or by an older version of the plugin (it costs nothing; the next call on it removes it)`));
     }
   }
   return locks;

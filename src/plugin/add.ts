@@ -10,13 +10,14 @@ import { killPoint } from "./killpoints.ts";
 import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
 import type { NetnsHandle } from "../netns/netns.ts";
 import type { RdmaDevice } from "../rdma/kernel.ts";
-import type { AttachmentKey, AttachmentRecord } from "../state/store.ts";
+import type { Lock } from "../state/lock.ts";
+import type { AttachmentKey, AttachmentRecord, Store } from "../state/store.ts";
 import { sameKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { deviceInNetns, hostDevice, listHostDevices, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 
 export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
-  const { env, conf, store } = req;
+  const { env, conf } = req;
   if (!conf.prevResult) {
     throw new CniError(
       ErrorCode.InvalidConfig,
@@ -38,22 +39,29 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
   const undo: { what: string; run: () => void }[] = [];
   try {
-    const lock = store.lockDevice(deviceId, deps.lockTimeoutMs);
-    killPoint("add:locked");
+    const store = req.openStore();
+    // Attachment first, device second (as DEL and GC): two ADDs of one attachment naming
+    // different devices cannot both move one, since the second sees the first's record here.
+    const attachmentLock = store.lockAttachment(key, deps.lockTimeoutMs);
+    let lock: Lock | undefined;
+    let attached = false;
     try {
       const existing = store.get(key);
+      if (existing && existing.deviceId !== deviceId) {
+        throw new CniError(
+          ErrorCode.DeviceBusy,
+          `attachment ${describeKey(key)} already holds RDMA device ${existing.rdmaDevice} (deviceID ${existing.deviceId}), not ${deviceId}: DEL it first`,
+        );
+      }
+      lock = store.lockDevice(deviceId, deps.lockTimeoutMs);
+      killPoint("add:locked");
       if (existing) {
-        if (existing.deviceId !== deviceId) {
-          throw new CniError(
-            ErrorCode.DeviceBusy,
-            `attachment ${describeKey(key)} already holds RDMA device ${existing.rdmaDevice} (deviceID ${existing.deviceId}), not ${deviceId}: DEL it first`,
-          );
-        }
         const there = deviceInNetns(deps, pod, existing.rdmaIndex);
         if (there && existing.netns === env.netns) {
           // A repeated ADD that already succeeded (or got as far as the move before it died).
           if (existing.phase !== "attached") store.put({ ...existing, phase: "attached", updatedAt: deps.now().toISOString() });
           deps.log.info("ADD repeated: device already in the pod", { device: there.name, deviceId });
+          attached = true;
           return result;
         }
         // The record outlived its move (a crash before the move, or the device came back): redo it.
@@ -67,7 +75,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       if (lookup.found === "none") {
         // Say the root cause when there is one: no RDMA at all (100) or shared mode (101).
         requireExclusiveMode(deps);
-        throw notOnHost(req, deps, deviceId, target.source, lookup.reason);
+        throw notOnHost(req, store, deps, deviceId, target.source, lookup.reason);
       }
       const device = findOnHost(deps, lookup.name);
       if (!device) {
@@ -104,6 +112,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       killPoint("add:attached");
       deps.log.info("RDMA device moved into the pod", { device: device.name, deviceId, netns: env.netns });
       undo.length = 0;
+      attached = true;
       return result;
     } catch (e) {
       for (const step of undo.reverse()) {
@@ -115,7 +124,10 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       }
       throw e;
     } finally {
-      lock.release();
+      // An attached device keeps its lock file until DEL; a failed ADD leaves none. The
+      // attachment's lock guards only this call.
+      lock?.release({ removeFile: !attached });
+      attachmentLock.release({ removeFile: true });
     }
   } finally {
     deps.netns.close(pod);
@@ -180,9 +192,9 @@ function describeKey(k: AttachmentKey): string {
  * (the record's netns holds the device). A record whose claim the kernel does not back is only
  * mentioned: the device is gone, or a crashed call left the record.
  */
-function notOnHost(req: Request, deps: PluginDeps, deviceId: string, source: string, reason: string): CniError {
+function notOnHost(req: Request, store: Store, deps: PluginDeps, deviceId: string, source: string, reason: string): CniError {
   const key: AttachmentKey = { network: req.conf.name, containerId: req.env.containerId, ifName: req.env.ifName };
-  const holders = req.store.list().records.filter((r) => r.deviceId === deviceId && !sameKey(r, key));
+  const holders = store.list().records.filter((r) => r.deviceId === deviceId && !sameKey(r, key));
   for (const holder of holders) {
     if (holds(deps, holder)) {
       return new CniError(

@@ -4,17 +4,18 @@ import type { PluginDeps, Request } from "./deps.ts";
 import { deviceInNetns, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 
 export function check(req: Request, deps: PluginDeps): void {
-  const { env, conf, store } = req;
+  const { env, conf } = req;
   const key = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
-  const record = store.get(key);
-  const where = `network ${key.network}, container ${key.containerId}, interface ${key.ifName}`;
-  if (!record) throw new CniError(ErrorCode.CheckFailed, `CHECK: no attachment record for ${where}`);
-  if (record.phase !== "attached") throw new CniError(ErrorCode.CheckFailed, `CHECK: the attachment for ${where} is in phase ${record.phase}, not attached`);
-  if (conf.deviceId && conf.deviceId.id !== record.deviceId) {
-    throw new CniError(ErrorCode.CheckFailed, `CHECK: ${conf.deviceIdField} is ${conf.deviceId.id} but the attachment holds ${record.deviceId}`);
-  }
+  // CNI_NETNS is input: checked before the store is opened, so a refused CHECK writes nothing.
   const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
   try {
+    const record = req.openStore().get(key);
+    const where = `network ${key.network}, container ${key.containerId}, interface ${key.ifName}`;
+    if (!record) throw new CniError(ErrorCode.CheckFailed, `CHECK: no attachment record for ${where}`);
+    if (record.phase !== "attached") throw new CniError(ErrorCode.CheckFailed, `CHECK: the attachment for ${where} is in phase ${record.phase}, not attached`);
+    if (conf.deviceId && conf.deviceId.id !== record.deviceId) {
+      throw new CniError(ErrorCode.CheckFailed, `CHECK: ${conf.deviceIdField} is ${conf.deviceId.id} but the attachment holds ${record.deviceId}`);
+    }
     requireExclusiveMode(deps);
     const device = deviceInNetns(deps, pod, record.rdmaIndex);
     if (!device) throw new CniError(ErrorCode.CheckFailed, `CHECK: RDMA device ${record.rdmaDevice} is not in netns ${env.netns}`);

@@ -5,64 +5,81 @@
  */
 import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import type { AttachmentRecord, Store } from "../state/store.ts";
+import type { AttachmentKey, AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { removeDeviceInfo } from "./devinfo.ts";
 import { killPoint } from "./killpoints.ts";
 import { explainMove, rdmaAbsent, sendBackToHost } from "./kernel-steps.ts";
 
 export function del(req: Request, deps: PluginDeps): void {
-  const { env, conf, store } = req;
+  const { env, conf } = req;
+  const store = req.openStore();
   const key = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
-  const first = store.get(key);
-  if (!first) {
+  if (!store.get(key)) {
     deps.log.debug("DEL: no record, nothing to do", { ...key });
     return;
   }
-  releaseAttachment(first, env.netns, store, deps);
+  releaseAttachment(key, env.netns, store, deps);
 }
 
-/** Shared by DEL and GC: under the device's lock, bring the device home and drop the record. */
-export function releaseAttachment(seen: AttachmentRecord, netnsPath: string, store: Store, deps: PluginDeps): void {
-  const lock = store.lockDevice(seen.deviceId, deps.lockTimeoutMs);
-  killPoint("del:locked");
+/**
+ * Shared by DEL and GC: under the attachment's lock and then its device's (the order ADD takes
+ * them in), bring the device home and drop the record. Both lock files go once the record is gone.
+ */
+export function releaseAttachment(key: AttachmentKey, netnsPath: string, store: Store, deps: PluginDeps): void {
+  const attachmentLock = store.lockAttachment(key, deps.lockTimeoutMs);
   try {
-    const record = store.get(seen); // re-read under the lock: another call may have finished first
+    // Read under the attachment's lock: another call may have finished first, and no other
+    // call can change the record (or its device) while this one holds it.
+    const record = store.get(key);
     if (!record) return;
-    const path = netnsPath !== "" ? netnsPath : record.netns;
-    let pod: NetnsHandle;
+    const lock = store.lockDevice(record.deviceId, deps.lockTimeoutMs);
+    killPoint("del:locked");
+    let dropped = false;
     try {
-      pod = deps.netns.open(path);
-    } catch (e) {
-      if (!(e instanceof NetnsError)) throw e;
-      deps.log.info("DEL: pod netns is gone; the kernel returned the device to the host", { netns: path, device: record.rdmaDevice, reason: e.message });
-      dropRecord(record, store, deps);
-      return;
-    }
-    try {
-      let outcome: string;
-      try {
-        outcome = sendBackToHost(deps, record.rdmaIndex, pod);
-      } catch (e) {
-        if (e instanceof NetnsError) throw new CniError(ErrorCode.NetnsInvalid, e.message);
-        if (rdmaAbsent(e)) {
-          // No RDMA subsystem at all (module unloaded): no device can be left anywhere.
-          outcome = "the RDMA subsystem is gone";
-        } else if (modeOrUndefined(deps) === "shared") {
-          // A node rebooted into shared mode: devices are in every netns and never move.
-          outcome = "the RDMA subsystem is in shared mode";
-        } else {
-          throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${record.rdmaDevice} from netns ${pod.path} back to the host: ${explainMove(e)}`);
-        }
-      }
-      if (outcome === "moved") deps.log.info("RDMA device moved back to the host", { device: record.rdmaDevice, deviceId: record.deviceId });
-      else deps.log.info("DEL: nothing to move back", { device: record.rdmaDevice, phase: record.phase, why: outcome === "not-in-pod" ? "the device is not in the pod netns (already back, or gone)" : outcome });
-      dropRecord(record, store, deps);
+      dropped = bringHome(record, netnsPath, store, deps);
     } finally {
-      deps.netns.close(pod);
+      lock.release({ removeFile: dropped });
     }
   } finally {
-    lock.release();
+    attachmentLock.release({ removeFile: true });
+  }
+}
+
+/** Returns true when the record was dropped. */
+function bringHome(record: AttachmentRecord, netnsPath: string, store: Store, deps: PluginDeps): boolean {
+  const path = netnsPath !== "" ? netnsPath : record.netns;
+  let pod: NetnsHandle;
+  try {
+    pod = deps.netns.open(path);
+  } catch (e) {
+    if (!(e instanceof NetnsError)) throw e;
+    deps.log.info("DEL: pod netns is gone; the kernel returned the device to the host", { netns: path, device: record.rdmaDevice, reason: e.message });
+    dropRecord(record, store, deps);
+    return true;
+  }
+  try {
+    let outcome: string;
+    try {
+      outcome = sendBackToHost(deps, record.rdmaIndex, pod);
+    } catch (e) {
+      if (e instanceof NetnsError) throw new CniError(ErrorCode.NetnsInvalid, e.message);
+      if (rdmaAbsent(e)) {
+        // No RDMA subsystem at all (module unloaded): no device can be left anywhere.
+        outcome = "the RDMA subsystem is gone";
+      } else if (modeOrUndefined(deps) === "shared") {
+        // A node rebooted into shared mode: devices are in every netns and never move.
+        outcome = "the RDMA subsystem is in shared mode";
+      } else {
+        throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${record.rdmaDevice} from netns ${pod.path} back to the host: ${explainMove(e)}`);
+      }
+    }
+    if (outcome === "moved") deps.log.info("RDMA device moved back to the host", { device: record.rdmaDevice, deviceId: record.deviceId });
+    else deps.log.info("DEL: nothing to move back", { device: record.rdmaDevice, phase: record.phase, why: outcome === "not-in-pod" ? "the device is not in the pod netns (already back, or gone)" : outcome });
+    dropRecord(record, store, deps);
+    return true;
+  } finally {
+    deps.netns.close(pod);
   }
 }
 

@@ -28,5 +28,9 @@ export interface PluginDeps {
 export interface Request {
   env: CniEnv;
   conf: NetConf;
-  store: Store;
+  /**
+   * The record store, opened (its directories created) on the first call. A verb calls it only
+   * after its input checks, so a refused call writes nothing.
+   */
+  openStore(): Store;
 }

@@ -7,10 +7,11 @@ import type { PluginDeps, Request } from "./deps.ts";
 import { releaseAttachment } from "./del.ts";
 
 export function gc(req: Request, deps: PluginDeps): void {
-  const { conf, store } = req;
+  const { conf } = req;
   if (!conf.validAttachments) {
     throw new CniError(ErrorCode.InvalidConfig, "invalid network config: cni.dev/valid-attachments is missing: GC needs the list of attachments to keep");
   }
+  const store = req.openStore();
   const keep = new Set(conf.validAttachments.map((a) => `${a.containerID}\n${a.ifname}`));
   const { records, unreadable } = store.list();
   for (const u of unreadable) deps.log.warn("GC: skipping a file that is not a valid record", u);

@@ -2,8 +2,12 @@
  * Attachment records: one JSON file per (network, container ID, interface), written to a temp file
  * and renamed into place, so a crash leaves the old record or the new one, never half of one.
  * Layout under the state dir:
- *   attachments/<encoded key>.json   records
- *   locks/<encoded device id>.lock   per-device flock files
+ *   attachments/<encoded key>.json              records
+ *   locks/<encoded device id>.lock              per-device flock files
+ *   locks/attachment.<encoded key>.lock         per-attachment flock files
+ * A call that changes a record holds its attachment's lock and then its device's lock, always in
+ * that order (so no two calls wait on each other in a cycle). Lock files go away when the call
+ * that held them leaves nothing behind for them to guard (see lock.ts for why that is safe).
  */
 import * as fs from "node:fs";
 import { CniError, ErrorCode } from "../cni/errors.ts";
@@ -50,7 +54,13 @@ export interface Store {
   remove(key: AttachmentKey): void;
   /** Every record, and the files that could not be read as one. */
   list(): { records: AttachmentRecord[]; unreadable: { file: string; reason: string }[] };
+  /** The lock of one RDMA device: every move of it happens under this lock. */
   lockDevice(deviceId: string, timeoutMs: number): Lock;
+  /**
+   * The lock of one attachment: its record is written, and its device chosen, only under this
+   * lock. Taken before the device's lock, never after.
+   */
+  lockAttachment(key: AttachmentKey, timeoutMs: number): Lock;
 }
 
 const { O_RDONLY, O_NOFOLLOW } = fs.constants;
@@ -70,13 +80,31 @@ export function encodeComponent(s: string): string {
   return out;
 }
 
-/** File name of a record: readable when it fits, a hash of the key when it does not. */
-export function recordFileName(key: AttachmentKey): string {
+/** An attachment's file-name stem: readable when it fits, a hash of the key when it does not. */
+function keyStem(key: AttachmentKey): string {
   const readable = [key.network, key.containerId, key.ifName].map(encodeComponent).join(".");
-  if (readable.length <= MAX_FILE_NAME) return `${readable}.json`;
+  if (readable.length <= MAX_FILE_NAME) return readable;
   // Bun's hasher, not node:crypto: importing that costs ~20 ms of start-up on every call.
   const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify([key.network, key.containerId, key.ifName])).digest("hex");
-  return `sha256-${hash}.json`;
+  return `sha256-${hash}`;
+}
+
+/** File name of a record. */
+export function recordFileName(key: AttachmentKey): string {
+  return `${keyStem(key)}.json`;
+}
+
+/** Prefix of attachment lock files. It has a '.', which a device lock's escaped name never has. */
+export const ATTACHMENT_LOCK_PREFIX = "attachment.";
+
+/** File name (under locks/) of a device's lock. */
+export function deviceLockName(deviceId: string): string {
+  return `${encodeComponent(deviceId)}.lock`;
+}
+
+/** File name (under locks/) of an attachment's lock. */
+export function attachmentLockName(key: AttachmentKey): string {
+  return `${ATTACHMENT_LOCK_PREFIX}${keyStem(key)}.lock`;
 }
 
 export function sameKey(a: AttachmentKey, b: AttachmentKey): boolean {
@@ -217,16 +245,24 @@ export class FileStore implements Store {
   }
 
   lockDevice(deviceId: string, timeoutMs: number): Lock {
-    const file = `${this.locks}/${encodeComponent(deviceId)}.lock`;
+    return this.lock(deviceLockName(deviceId), timeoutMs, `RDMA device ${deviceId}`);
+  }
+
+  lockAttachment(key: AttachmentKey, timeoutMs: number): Lock {
+    return this.lock(attachmentLockName(key), timeoutMs, `attachment (network ${key.network}, container ${key.containerId}, interface ${key.ifName})`);
+  }
+
+  private lock(name: string, timeoutMs: number, what: string): Lock {
+    const file = `${this.locks}/${name}`;
     try {
-      return acquireLock(file, timeoutMs, `RDMA device ${deviceId}`);
+      return acquireLock(file, timeoutMs, what);
     } catch (e) {
       // Every change starts with a lock: if the directories went away since init (someone
       // cleaned /run), make them again, once, rather than failing every call of the engine.
       if (!readyDirs.has(this.dir) || fs.existsSync(this.locks)) throw e;
       readyDirs.delete(this.dir);
       this.init();
-      return acquireLock(file, timeoutMs, `RDMA device ${deviceId}`);
+      return acquireLock(file, timeoutMs, what);
     }
   }
 }

@@ -98,7 +98,7 @@ export class FakeNode {
     return rec;
   }
 
-  /** The lock file of a device, as the plugin leaves it after any call. */
+  /** The lock file of a device, as the plugin leaves it while the device is attached (or after a killed call). */
   lockFile(deviceId: string): string {
     fs.mkdirSync(`${this.stateDir}/locks`, { recursive: true });
     const file = `${this.stateDir}/locks/${encodeComponent(deviceId)}.lock`;

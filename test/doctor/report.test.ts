@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { type DoctorDeps, doctorReport, type Report } from "../../src/doctor/report.ts";
 import { NetnsError } from "../../src/netns/netns.ts";
 import { acquireLock } from "../../src/state/lock.ts";
+import { attachmentLockName } from "../../src/state/store.ts";
 import { FakeNode } from "./node.ts";
 
 let node: FakeNode;
@@ -60,7 +61,7 @@ describe("doctor report", () => {
     });
     expect(r.attachments).toHaveLength(1);
     expect(r.attachments[0]).toMatchObject({ check: "in-netns", seenAs: "mlx5_3", phase: "attached" });
-    expect(r.locks).toEqual([{ file: `${node.stateDir}/locks/0000%3A03%3A00%2E3.lock`, deviceId: "0000:03:00.3", state: "free", hasRecord: true }]);
+    expect(r.locks).toEqual([{ file: `${node.stateDir}/locks/0000%3A03%3A00%2E3.lock`, kind: "device", deviceId: "0000:03:00.3", state: "free", hasRecord: true }]);
     expect(r.findings).toEqual([]);
     expect(r.summary).toEqual({ errors: 0, warnings: 0, infos: 0, needsAttention: false, exitStatus: 0 });
   });
@@ -110,7 +111,7 @@ describe("doctor report", () => {
 
     const r = doctorReport(node.deps());
 
-    expect(r.locks).toEqual([{ file, deviceId: "0000:03:00.2", state: "free", hasRecord: false }]);
+    expect(r.locks).toEqual([{ file, kind: "device", deviceId: "0000:03:00.2", state: "free", hasRecord: false }]);
     expect(ids(r)).toEqual(["stale-lock"]);
     expect(r.findings[0]?.severity).toBe("info");
     expect(r.summary).toEqual({ errors: 0, warnings: 0, infos: 1, needsAttention: false, exitStatus: 0 });
@@ -130,6 +131,40 @@ describe("doctor report", () => {
     } finally {
       lock.release();
     }
+  });
+
+  test("an attachment's lock file left by a killed call is a stale lock; held, it is a call at work", () => {
+    node = new FakeNode();
+    node.addPci("0000:03:00.2", "mlx5_2", "ens1f0v0");
+    const file = `${node.stateDir}/locks/${attachmentLockName({ network: "net", containerId: "c1", ifName: "net1" })}`;
+    fs.mkdirSync(`${node.stateDir}/locks`, { recursive: true });
+    fs.writeFileSync(file, "");
+    const r = doctorReport(node.deps());
+    expect(r.locks).toEqual([{ file, kind: "attachment", deviceId: null, state: "free", hasRecord: false }]);
+    expect(ids(r)).toEqual(["stale-lock"]);
+    expect(r.findings[0]?.message).toContain("lock file of an attachment");
+    const lock = acquireLock(file, 100, "test");
+    try {
+      expect(ids(doctorReport(node.deps()))).toEqual(["lock-held"]);
+    } finally {
+      lock.release();
+    }
+  });
+
+  test("a lock file its holder deletes between the listing and the probe is skipped, not unreadable", () => {
+    node = new FakeNode();
+    node.addPci("0000:03:00.2", "mlx5_2", "ens1f0v0");
+    node.lockFile("0000:03:00.2");
+    const deps = node.deps();
+    const r = doctorReport({
+      ...deps,
+      probeLock: (file) => {
+        fs.rmSync(file); // what a DEL finishing right now does
+        return deps.probeLock(file);
+      },
+    });
+    expect(r.locks).toEqual([]);
+    expect(ids(r)).toEqual([]);
   });
 
   test("a record stuck in phase moving with a free lock is an interrupted call; with the lock held, one in progress", () => {

@@ -176,17 +176,18 @@ describe("the plugin in real namespaces, with the fake RDMA layer", () => {
     expect(fs.readdirSync(`${stateDir}/attachments`)).toEqual([]);
   });
 
-  test("ADD into a mount namespace path is refused and moves nothing", () => {
+  test("ADD into a mount namespace path is refused, moves nothing and writes nothing", () => {
     setup();
     const r = call("ADD", conf, "/proc/self/ns/mnt");
     expect(r.json).toMatchObject({ code: 104 });
     expect(rdma.device("mlx5_3").ns).toBe(host);
-    expect(fs.readdirSync(`${stateDir}/attachments`)).toEqual([]);
+    expect(fs.readdirSync(stateDir)).toEqual([]); // not even the attachments and locks directories
   });
 
-  test("ADD into a regular file is refused", () => {
+  test("ADD into a regular file is refused and writes nothing", () => {
     setup();
     fs.writeFileSync(`${tmp}/notns`, "");
     expect(call("ADD", conf, `${tmp}/notns`).json).toMatchObject({ code: 104 });
+    expect(fs.readdirSync(stateDir)).toEqual([]);
   });
 });

@@ -144,49 +144,65 @@ describe("hostile state and stdin", () => {
   });
 });
 
+/** Inputs the plugin must refuse: name, env, stdin, code, text of the message. */
+const conf = (patch: Record<string, unknown>) => JSON.stringify({ ...goodConf, ...patch });
+const cases: [string, Record<string, string>, string | Uint8Array, number, string][] = [
+  ["malformed JSON", addEnv, "{", 6, "not valid JSON"],
+  ["truncated JSON", addEnv, JSON.stringify(goodConf).slice(0, 40), 6, "not valid JSON"],
+  ["a JSON array", addEnv, "[]", 6, "JSON object"],
+  ["empty stdin", addEnv, "", 6, "not valid JSON"],
+  ["invalid UTF-8", addEnv, Uint8Array.of(0x7b, 0xc3, 0x28, 0x7d), 6, "UTF-8"],
+  ["stdin over 4 MiB", addEnv, `{"x":"${"a".repeat(5 * 1024 * 1024)}"}`, 6, "larger than"],
+  ["an unsupported cniVersion", addEnv, conf({ cniVersion: "0.2.0" }), 1, "not supported"],
+  ["a malformed cniVersion", addEnv, conf({ cniVersion: "1.0.0-rc1" }), 1, "cniVersion"],
+  ["cniVersion of the wrong type", addEnv, conf({ cniVersion: 1 }), 1, "cniVersion"],
+  ["prevResult of another version", addEnv, conf({ prevResult: { cniVersion: "0.4.0", interfaces: [] } }), 1, "prevResult.cniVersion"],
+  ["prevResult of the wrong shape", addEnv, conf({ prevResult: { interfaces: "eth0" } }), 7, "prevResult.interfaces"],
+  ["a missing CNI_COMMAND", { ...addEnv, CNI_COMMAND: "" }, conf({}), 4, "CNI_COMMAND"],
+  ["an unknown CNI_COMMAND", { ...addEnv, CNI_COMMAND: "FROB" }, conf({}), 4, "CNI_COMMAND"],
+  ["a missing CNI_CONTAINERID", { ...addEnv, CNI_CONTAINERID: "" }, conf({}), 4, "CNI_CONTAINERID"],
+  ["a container ID with ..", { ...addEnv, CNI_CONTAINERID: "../../etc" }, conf({}), 4, "CNI_CONTAINERID"],
+  ["a container ID with a newline", { ...addEnv, CNI_CONTAINERID: "a\nb" }, conf({}), 4, "CNI_CONTAINERID"],
+  ["a very long container ID", { ...addEnv, CNI_CONTAINERID: "a".repeat(5000) }, conf({}), 4, "CNI_CONTAINERID"],
+  ["an interface name with /", { ...addEnv, CNI_IFNAME: "a/b" }, conf({}), 4, "CNI_IFNAME"],
+  ["a 16-byte interface name", { ...addEnv, CNI_IFNAME: "abcdefghijklmnop" }, conf({}), 4, "CNI_IFNAME"],
+  ["a relative CNI_NETNS", { ...addEnv, CNI_NETNS: "netns/x" }, conf({}), 4, "CNI_NETNS"],
+  ["a CNI_NETNS that is a regular file", { ...addEnv, CNI_NETNS: "/etc/hostname" }, conf({}), 104, "CNI_NETNS"],
+  ["a CNI_NETNS that is a directory", { ...addEnv, CNI_NETNS: "/tmp" }, conf({}), 104, "CNI_NETNS"],
+  ["a CNI_NETNS that is a mount namespace", { ...addEnv, CNI_NETNS: "/proc/self/ns/mnt" }, conf({}), 104, "not a network namespace"],
+  ["a CNI_NETNS that is a UTS namespace", { ...addEnv, CNI_NETNS: "/proc/self/ns/uts" }, conf({}), 104, "not a network namespace"],
+  ["CHECK with a CNI_NETNS that is a regular file", { ...addEnv, CNI_COMMAND: "CHECK", CNI_NETNS: "/etc/hostname" }, conf({ prevResult: undefined }), 104, "CNI_NETNS"],
+  ["DEL with a malformed CNI_IFNAME", { ...addEnv, CNI_COMMAND: "DEL", CNI_IFNAME: "a b" }, conf({}), 4, "CNI_IFNAME"],
+  ["DEL with a prevResult of the other format", { ...addEnv, CNI_COMMAND: "DEL" }, conf({ prevResult: { cniVersion: "0.4.0" } }), 1, "prevResult.cniVersion"],
+  ["ADD without a deviceID", addEnv, conf({ deviceID: undefined }), 7, "no deviceID"],
+  ["a CNI_NETNS that does not exist", { ...addEnv, CNI_NETNS: "/var/run/netns/none-such" }, conf({}), 104, "does not exist"],
+  ["malformed CNI_ARGS", { ...addEnv, CNI_ARGS: "justakey" }, conf({}), 4, "CNI_ARGS"],
+  ["a network name with /", addEnv, conf({ name: "a/../b" }), 7, "name"],
+  ["a network name with a NUL", addEnv, conf({ name: "a\u0000b" }), 7, "name"],
+  ["a deviceID that looks like a path", addEnv, conf({ deviceID: "../../../../etc" }), 7, "deviceID"],
+  ["a deviceID of the wrong type", addEnv, conf({ deviceID: 3 }), 7, "deviceID"],
+  ["a runtimeConfig.deviceID that looks like a path", addEnv, conf({ runtimeConfig: { deviceID: "/sys/bus/pci" } }), 7, "runtimeConfig.deviceID"],
+  ["a stateDir outside /run/cni", addEnv, conf({ stateDir: "/etc/cni" }), 7, "stateDir"],
+  ["a stateDir climbing out of /run/cni", addEnv, conf({ stateDir: "/run/cni/../../etc" }), 7, "stateDir"],
+  ["a logFile outside /var/log", addEnv, conf({ logFile: "/etc/passwd" }), 7, "logFile"],
+  ["a logLevel of the wrong type", addEnv, conf({ logLevel: ["debug"] }), 7, "logLevel"],
+  ["args.cni.debug of the wrong type", addEnv, conf({ args: { cni: { debug: "true" } } }), 7, "args.cni.debug"],
+  ["ADD without prevResult", addEnv, conf({ prevResult: undefined }), 7, "must be chained"],
+  ["GC without valid-attachments", { CNI_COMMAND: "GC" }, conf({ cniVersion: "1.1.0", prevResult: undefined }), 7, "valid-attachments"],
+  ["CHECK in 0.3.1", { ...addEnv, CNI_COMMAND: "CHECK" }, conf({ cniVersion: "0.3.1", prevResult: undefined }), 1, "CHECK"],
+];
 describe("bad input gets a CNI error with the right code, naming the field", () => {
-  const conf = (patch: Record<string, unknown>) => JSON.stringify({ ...goodConf, ...patch });
-  const cases: [string, Record<string, string>, string | Uint8Array, number, string][] = [
-    ["malformed JSON", addEnv, "{", 6, "not valid JSON"],
-    ["truncated JSON", addEnv, JSON.stringify(goodConf).slice(0, 40), 6, "not valid JSON"],
-    ["a JSON array", addEnv, "[]", 6, "JSON object"],
-    ["empty stdin", addEnv, "", 6, "not valid JSON"],
-    ["invalid UTF-8", addEnv, Uint8Array.of(0x7b, 0xc3, 0x28, 0x7d), 6, "UTF-8"],
-    ["stdin over 4 MiB", addEnv, `{"x":"${"a".repeat(5 * 1024 * 1024)}"}`, 6, "larger than"],
-    ["an unsupported cniVersion", addEnv, conf({ cniVersion: "0.2.0" }), 1, "not supported"],
-    ["a malformed cniVersion", addEnv, conf({ cniVersion: "1.0.0-rc1" }), 1, "cniVersion"],
-    ["cniVersion of the wrong type", addEnv, conf({ cniVersion: 1 }), 1, "cniVersion"],
-    ["prevResult of another version", addEnv, conf({ prevResult: { cniVersion: "0.4.0", interfaces: [] } }), 1, "prevResult.cniVersion"],
-    ["prevResult of the wrong shape", addEnv, conf({ prevResult: { interfaces: "eth0" } }), 7, "prevResult.interfaces"],
-    ["a missing CNI_COMMAND", { ...addEnv, CNI_COMMAND: "" }, conf({}), 4, "CNI_COMMAND"],
-    ["an unknown CNI_COMMAND", { ...addEnv, CNI_COMMAND: "FROB" }, conf({}), 4, "CNI_COMMAND"],
-    ["a missing CNI_CONTAINERID", { ...addEnv, CNI_CONTAINERID: "" }, conf({}), 4, "CNI_CONTAINERID"],
-    ["a container ID with ..", { ...addEnv, CNI_CONTAINERID: "../../etc" }, conf({}), 4, "CNI_CONTAINERID"],
-    ["a container ID with a newline", { ...addEnv, CNI_CONTAINERID: "a\nb" }, conf({}), 4, "CNI_CONTAINERID"],
-    ["a very long container ID", { ...addEnv, CNI_CONTAINERID: "a".repeat(5000) }, conf({}), 4, "CNI_CONTAINERID"],
-    ["an interface name with /", { ...addEnv, CNI_IFNAME: "a/b" }, conf({}), 4, "CNI_IFNAME"],
-    ["a 16-byte interface name", { ...addEnv, CNI_IFNAME: "abcdefghijklmnop" }, conf({}), 4, "CNI_IFNAME"],
-    ["a relative CNI_NETNS", { ...addEnv, CNI_NETNS: "netns/x" }, conf({}), 4, "CNI_NETNS"],
-    ["a CNI_NETNS that is a regular file", { ...addEnv, CNI_NETNS: "/etc/hostname" }, conf({}), 104, "CNI_NETNS"],
-    ["a CNI_NETNS that is a directory", { ...addEnv, CNI_NETNS: "/tmp" }, conf({}), 104, "CNI_NETNS"],
-    ["a CNI_NETNS that is a mount namespace", { ...addEnv, CNI_NETNS: "/proc/self/ns/mnt" }, conf({}), 104, "not a network namespace"],
-    ["a CNI_NETNS that does not exist", { ...addEnv, CNI_NETNS: "/var/run/netns/none-such" }, conf({}), 104, "does not exist"],
-    ["malformed CNI_ARGS", { ...addEnv, CNI_ARGS: "justakey" }, conf({}), 4, "CNI_ARGS"],
-    ["a network name with /", addEnv, conf({ name: "a/../b" }), 7, "name"],
-    ["a network name with a NUL", addEnv, conf({ name: "a\u0000b" }), 7, "name"],
-    ["a deviceID that looks like a path", addEnv, conf({ deviceID: "../../../../etc" }), 7, "deviceID"],
-    ["a deviceID of the wrong type", addEnv, conf({ deviceID: 3 }), 7, "deviceID"],
-    ["a runtimeConfig.deviceID that looks like a path", addEnv, conf({ runtimeConfig: { deviceID: "/sys/bus/pci" } }), 7, "runtimeConfig.deviceID"],
-    ["a stateDir outside /run/cni", addEnv, conf({ stateDir: "/etc/cni" }), 7, "stateDir"],
-    ["a stateDir climbing out of /run/cni", addEnv, conf({ stateDir: "/run/cni/../../etc" }), 7, "stateDir"],
-    ["a logFile outside /var/log", addEnv, conf({ logFile: "/etc/passwd" }), 7, "logFile"],
-    ["a logLevel of the wrong type", addEnv, conf({ logLevel: ["debug"] }), 7, "logLevel"],
-    ["args.cni.debug of the wrong type", addEnv, conf({ args: { cni: { debug: "true" } } }), 7, "args.cni.debug"],
-    ["ADD without prevResult", addEnv, conf({ prevResult: undefined }), 7, "must be chained"],
-    ["GC without valid-attachments", { CNI_COMMAND: "GC" }, conf({ cniVersion: "1.1.0", prevResult: undefined }), 7, "valid-attachments"],
-    ["CHECK in 0.3.1", { ...addEnv, CNI_COMMAND: "CHECK" }, conf({ cniVersion: "0.3.1", prevResult: undefined }), 1, "CHECK"],
-  ];
   test.each(cases)("%s", (_name, env, stdin, code, text) => {
     expectCleanError(run(env, stdin), code, text);
+  });
+});
+
+describe("a refused call writes nothing, not even the state directory (a node that never ran the plugin)", () => {
+  test.each(cases)("%s", (_name, env, stdin, code) => {
+    const fresh = fs.mkdtempSync(`${tmp}/fresh-`);
+    const state = `${fresh}/run/cni/rdma`;
+    const r = run({ ...env, RDMA_CNI_STATE_DIR: state }, stdin);
+    expect(r.json.code).toBe(code);
+    expect(fs.readdirSync(fresh)).toEqual([]);
   });
 });

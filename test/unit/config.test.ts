@@ -96,7 +96,8 @@ describe("parseNetConf", () => {
     [{ prevResult: { interfaces: [{ name: "a", pciID: 3 }] } }, 7, "prevResult.interfaces[0].pciID must be a string"],
     [{ prevResult: { ips: {} } }, 7, "prevResult.ips must be an array"],
     [{ prevResult: { dns: [] } }, 7, "prevResult.dns must be an object"],
-    [{ prevResult: { cniVersion: "0.4.0" } }, 1, "does not match"],
+    [{ prevResult: { cniVersion: "0.4.0" } }, 1, "prevResult.cniVersion \"0.4.0\" cannot be read under the config's cniVersion"],
+    [{ prevResult: { cniVersion: 1 } }, 7, "prevResult.cniVersion must be a string"],
     [{ "cni.dev/valid-attachments": {} }, 7, "cni.dev/valid-attachments must be an array"],
     [{ "cni.dev/valid-attachments": [{ containerID: 1, ifname: "x" }] }, 7, "cni.dev/valid-attachments[0].containerID"],
   ])("%p is refused with code %d naming the field", (patch, code, text) => {
