@@ -17,7 +17,7 @@ bench: build build/rdma-shim
 
 # Where a call's time goes, step by step, in the VM (bench/profile.ts; docs/bench.md shows a run).
 bench-profile: build
-	$(BUN) build --compile bench/profile.ts --outfile build/bench-profile
+	$(BUN) build $(BUN_BUILD_FLAGS) bench/profile.ts --outfile build/bench-profile
 	mkdir -p build/bench/profile-payload
 	test/vm/run --pci 0 --aux 1 build/bench/profile-payload -- sh -c 'ip netns add bseq && /mnt/build/bench-profile rdma_sim.sf.0 /var/run/netns/bseq 50'
 
