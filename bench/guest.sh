@@ -95,8 +95,8 @@ for scale in $SCALES; do
 	load_module "$scale"
 	echo "scale $scale $(host_simsf)"
 	idx=$(index_of simsf0)
-	modes="floor+engine oneshot"
-	[ "$scale" = "$(echo $SCALES | cut -d' ' -f1)" ] && modes="engine-cold floor+engine oneshot fallback"
+	modes="floor+engine floor+oneshot"
+	[ "$scale" = "$(echo $SCALES | cut -d' ' -f1)" ] && modes="engine-cold floor+engine floor+oneshot fallback"
 	for mode in $modes; do
 		if [ "$mode" = floor+engine ]; then
 			# the floor and the warm engine, a cycle of each in turn (cnibench alt)
@@ -105,6 +105,16 @@ for scale in $SCALES; do
 			$P/cnibench alt floor "$(exe_of floor)" engine "$(exe_of engine)" "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
 			echo "check seq floor devices_on_host $(host_simsf) records $(records)"
 			echo "check seq engine devices_on_host $(host_simsf) records $(records)"
+			continue
+		fi
+		if [ "$mode" = floor+oneshot ]; then
+			# the one-shot executable interleaved with the floor too; the floor's cycles of this
+			# pairing are filed as "floor-oneshot", the one-shot's ratio is to them
+			untimed "$(exe_of floor)" 3
+			untimed "$(exe_of oneshot)" 3
+			$P/cnibench alt floor-oneshot "$(exe_of floor)" oneshot "$(exe_of oneshot)" "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
+			echo "check seq floor-oneshot devices_on_host $(host_simsf) records $(records)"
+			echo "check seq oneshot devices_on_host $(host_simsf) records $(records)"
 			continue
 		fi
 		[ "$mode" = fallback ] && stop_engine

@@ -125,7 +125,9 @@ const failed = (s: Series | undefined) => (s?.calls ?? []).filter((c) => c.statu
 const maxRssMiB = (s: Series | undefined) => Math.max(0, ...(s?.calls ?? []).map((c) => c.rssKb)) / 1024;
 
 const scales = [...new Set([...seq.keys()].map((k) => Number(k.split("/")[0])))].sort((a, b) => a - b);
-const modes = ["floor", "engine", "engine-cold", "oneshot", "fallback"];
+const modes = ["floor", "engine", "engine-cold", "floor-oneshot", "oneshot", "fallback"];
+/** The floor a mode was timed interleaved with: the one-shot has its own floor cycles. */
+const floorOf = (m: string) => (m === "oneshot" || m === "floor-oneshot" ? "floor-oneshot" : "floor");
 const result = {
   meta,
   engineStatus,
@@ -174,12 +176,13 @@ const row = (cells: string[]) => lines.push(`| ${cells.join(" | ")} |`);
 lines.push(`rdma CNI latency, ${meta.date ?? ""}: ${meta.command ?? ""}`);
 lines.push(`guest: kernel ${meta.kernel ?? "?"}, ${meta.cpus ?? "?"} vCPU (qemu ${(meta.accel ?? "tcg").toUpperCase()}), ${meta.reps ?? "?"} repetitions; times in ms, from fork to reap`);
 lines.push(`engine: timed after ${meta.engine_warmup ?? "?"} untimed cycles (a running engine); engine-cold: the first calls of a new engine`);
+lines.push("engine and oneshot are each timed interleaved with the floor, cycle by cycle; oneshot's ratio is to its own floor cycles (floor-oneshot)");
 lines.push("");
 row(["devices", "mode", "ADD p50", "ADD p99", "DEL p50", "DEL p99", "cycle p50", "cycle p99", "cycle p50 / floor", "errors", "peak RSS MiB"]);
 row(Array(11).fill("---"));
 for (const s of result.scales) {
-  const floor = s.modes.floor?.cycle.p50 ?? Number.NaN;
   for (const [m, v] of Object.entries(s.modes)) {
+    const floor = (s.modes[floorOf(m)] ?? s.modes.floor)?.cycle.p50 ?? Number.NaN;
     row([String(s.devices), m, f(v.add.p50), f(v.add.p99), f(v.del.p50), f(v.del.p99), f(v.cycle.p50), f(v.cycle.p99), r(v.cycle.p50, floor), String(v.errors), v.maxRssMiB.toFixed(1)]);
   }
 }
@@ -255,7 +258,8 @@ if (first && last) {
     lines.push(`target (${m}): ${meta.load ?? 32}-way load, 0 errors and p99 <= 3x sequential p50: errors ${v.errors}, devices home ${home}, worst ${worst.toFixed(2)}x ${verdict(v.errors === 0 && home && worst <= 3)}`);
   }
   const co = first.modes.oneshot?.cycle.p50 ?? Number.NaN;
-  lines.push(`target: one-shot cycle p50 <= 8x floor (${first.devices} device): ${r(co, fl1)} ${verdict(co <= 8 * fl1)}`);
+  const flo = (first.modes["floor-oneshot"] ?? first.modes.floor)?.cycle.p50 ?? Number.NaN;
+  lines.push(`target: one-shot cycle p50 <= 8x floor (${first.devices} device, the floor's cycles interleaved with it): ${r(co, flo)} ${verdict(co <= 8 * flo)}`);
   const rss = first.modes.oneshot?.maxRssMiB ?? Number.NaN;
   lines.push(`target: one-shot peak RSS per call <= 40 MiB: ${rss.toFixed(1)} MiB ${verdict(rss <= 40)}`);
 }
@@ -277,7 +281,7 @@ const R = 150;
 const T = 50;
 const B = 70;
 const pts = modes
-  .filter((m) => m !== "fallback" && m !== "engine-cold")
+  .filter((m) => m !== "fallback" && m !== "engine-cold" && m !== "floor-oneshot")
   .map((m) => ({ m, v: result.scales.filter((s) => s.modes[m]).map((s) => ({ d: s.devices ?? s.scale, p50: s.modes[m]!.cycle.p50, p99: s.modes[m]!.cycle.p99 })) }));
 const all = pts.flatMap((p) => p.v.flatMap((v) => [v.p50, v.p99])).filter((x) => x > 0 && Number.isFinite(x));
 const yMin = 10 ** Math.floor(Math.log10(Math.min(...all, 1)));
