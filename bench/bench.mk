@@ -1,7 +1,7 @@
 # Included by the Makefile: the shim (the only C that ships) and the benchmark of issue 5.
 SHIM_CC := $(shell command -v musl-gcc >/dev/null 2>&1 && echo musl-gcc || echo gcc)
 
-.PHONY: bench bench-profile shim
+.PHONY: bench bench-profile bench-oneshot shim
 
 shim: build/rdma-shim
 
@@ -17,6 +17,11 @@ bench: build build/rdma-shim
 
 # Where a call's time goes, step by step, in the VM (bench/profile.ts; docs/bench.md shows a run).
 bench-profile: build
-	$(BUN) build --compile bench/profile.ts --outfile build/bench-profile
+	$(BUN) build $(BUN_BUILD_FLAGS) bench/profile.ts --outfile build/bench-profile
 	mkdir -p build/bench/profile-payload
 	test/vm/run --pci 0 --aux 1 build/bench/profile-payload -- sh -c 'ip netns add bseq && /mnt/build/bench-profile rdma_sim.sf.0 /var/run/netns/bseq 50'
+
+# Where a one-shot call's time goes in the VM, against a baseline executable (docs/bench.md):
+#   make bench-oneshot BENCH_ONESHOT_BASELINE=/path/to/old/rdma
+bench-oneshot: build
+	BUN_BUILD_FLAGS="$(BUN_BUILD_FLAGS)" bench/oneshot-profile $(BENCH_ONESHOT_BASELINE)

@@ -16,6 +16,13 @@ LOAD=${BENCH_LOAD:-32}
 # "engine-cold" times the first calls of a freshly started engine, once.
 ENGINE_WARMUP=${BENCH_ENGINE_WARMUP:-150}
 SCALES=${BENCH_SCALES:-1 16 256}
+# The burst: BURST pods at once, each on its own device, with every move sleeping MOVE_DELAY_MS in
+# the kernel (rdma_sim's move_delay_ms, as a real NIC waits on firmware), ROUNDS rounds of every
+# mode in turn. 0 pods skips it.
+BURST=${BENCH_BURST:-16}
+MOVE_DELAY_MS=${BENCH_MOVE_DELAY_MS:-1000}
+BURST_ROUNDS=${BENCH_BURST_ROUNDS:-2}
+DELAY_PARAM=/sys/module/rdma_sim/parameters/move_delay_ms
 P=/payload
 BIN=/opt/cni/bin
 SOCK=/run/rdma-cni/engine.sock
@@ -28,6 +35,9 @@ echo "meta mem_kb $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
 echo "meta reps $REPS"
 echo "meta load $LOAD"
 echo "meta engine_warmup $ENGINE_WARMUP"
+echo "meta burst $BURST"
+echo "meta move_delay_ms $MOVE_DELAY_MS"
+echo "meta burst_rounds $BURST_ROUNDS"
 
 # The layout a node with the DaemonSet has: the shim as /opt/cni/bin/rdma, the Bun executable next
 # to it as rdma-engine (its one-shot fallback), both copied onto the guest's own root file system as
@@ -67,6 +77,8 @@ host_simsf() { rdma dev show | grep -c ': simsf'; }
 records() { ls /run/cni/rdma/attachments 2>/dev/null | grep -c . || true; }
 
 load_module() {
+	# unregistering a device goes through the delayed path too: no delay while the module goes
+	[ -w $DELAY_PARAM ] && echo 0 >$DELAY_PARAM
 	rmmod rdma_sim 2>/dev/null
 	insmod "$MOD" num_sf="$1" || { echo "fatal insmod num_sf=$1"; exit 1; }
 	n=0
@@ -83,8 +95,8 @@ for scale in $SCALES; do
 	load_module "$scale"
 	echo "scale $scale $(host_simsf)"
 	idx=$(index_of simsf0)
-	modes="floor+engine oneshot"
-	[ "$scale" = "$(echo $SCALES | cut -d' ' -f1)" ] && modes="engine-cold floor+engine oneshot fallback"
+	modes="floor+engine floor+oneshot"
+	[ "$scale" = "$(echo $SCALES | cut -d' ' -f1)" ] && modes="engine-cold floor+engine floor+oneshot fallback"
 	for mode in $modes; do
 		if [ "$mode" = floor+engine ]; then
 			# the floor and the warm engine, a cycle of each in turn (cnibench alt)
@@ -93,6 +105,16 @@ for scale in $SCALES; do
 			$P/cnibench alt floor "$(exe_of floor)" engine "$(exe_of engine)" "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
 			echo "check seq floor devices_on_host $(host_simsf) records $(records)"
 			echo "check seq engine devices_on_host $(host_simsf) records $(records)"
+			continue
+		fi
+		if [ "$mode" = floor+oneshot ]; then
+			# the one-shot executable interleaved with the floor too; the floor's cycles of this
+			# pairing are filed as "floor-oneshot", the one-shot's ratio is to them
+			untimed "$(exe_of floor)" 3
+			untimed "$(exe_of oneshot)" 3
+			$P/cnibench alt floor-oneshot "$(exe_of floor)" oneshot "$(exe_of oneshot)" "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
+			echo "check seq floor-oneshot devices_on_host $(host_simsf) records $(records)"
+			echo "check seq oneshot devices_on_host $(host_simsf) records $(records)"
 			continue
 		fi
 		[ "$mode" = fallback ] && stop_engine
@@ -125,6 +147,35 @@ for scale in $SCALES; do
 		done
 	fi
 done
+
+if [ "$BURST" -gt 0 ]; then
+	# BURST devices and netns of their own; the delay is set only for the timed bursts (the
+	# engine's warm-up on the new module's indexes runs without it)
+	load_module "$BURST"
+	echo "scale burst $(host_simsf)"
+	idx=$(index_of simsf0)
+	untimed "$(exe_of engine)" 20
+	args=""
+	i=0
+	while [ $i -lt "$BURST" ]; do
+		ip netns add "bb$i"
+		args="$args rdma_sim.sf.$i $(index_of simsf$i) /var/run/netns/bb$i"
+		i=$((i + 1))
+	done
+	echo "$MOVE_DELAY_MS" >$DELAY_PARAM
+	round=0
+	while [ $round -lt "$BURST_ROUNDS" ]; do
+		# the modes in turn, so every mode meets the same VM weather
+		for mode in floor engine oneshot; do
+			echo "burst $mode $BURST $MOVE_DELAY_MS $round"
+			# shellcheck disable=SC2086
+			$P/cnibench par "$(exe_of $mode)" $args
+			echo "check burst $mode devices_on_host $(host_simsf) records $(records)"
+		done
+		round=$((round + 1))
+	done
+	echo 0 >$DELAY_PARAM
+fi
 
 echo "engine_status $(grep -E '^(VmRSS|VmHWM)' /proc/$engine_pid/status | tr -s ' \t' ' ' | tr '\n' ' ')"
 echo "meta engine_log_warnings $(grep -c '"level":"\(warn\|error\)"' /tmp/engine.log || true)"

@@ -18,6 +18,10 @@ interface Series {
   errors: string[];
   check?: { devicesOnHost: number; records: number };
   wall: Partial<Record<Verb, number>>;
+  /** every "wall" line, for series made of several rounds (the burst) */
+  walls: Partial<Record<Verb, number[]>>;
+  /** the devices-home checks of every round */
+  checks: { devicesOnHost: number; records: number }[];
 }
 
 const [rawPath, jsonPath, svgPath] = process.argv.slice(2);
@@ -30,9 +34,11 @@ const meta: Record<string, string> = {};
 const seq = new Map<string, Series>(); // `${scale}/${mode}`
 const load = new Map<string, Series>(); // `${scale}/${mode}`
 const host = new Map<string, Series>(); // mode
+const burst = new Map<string, Series>(); // mode, its rounds in one series
+let burstDevices = 0;
 const hostDevices = new Map<number, number>();
 let engineStatus = "";
-const newSeries = (): Series => ({ calls: [], errors: [], wall: {} });
+const newSeries = (): Series => ({ calls: [], errors: [], wall: {}, walls: {}, checks: [] });
 let current: Series | undefined;
 let scale = 0;
 for (const line of fs.readFileSync(rawPath, "utf8").split("\n")) {
@@ -46,6 +52,11 @@ for (const line of fs.readFileSync(rawPath, "utf8").split("\n")) {
       host.set(w[2] ?? "", current);
       break;
     case "scale":
+      if (w[1] === "burst") {
+        burstDevices = Number(w[2]);
+        current = undefined;
+        break;
+      }
       scale = Number(w[1]);
       hostDevices.set(scale, Number(w[2]));
       current = undefined;
@@ -61,8 +72,18 @@ for (const line of fs.readFileSync(rawPath, "utf8").split("\n")) {
       current = newSeries();
       load.set(`${scale}/${w[1]}`, current);
       break;
+    case "burst": {
+      // "burst MODE PODS DELAY_MS ROUND": a round continues its mode's series
+      current = burst.get(w[1] ?? "") ?? newSeries();
+      burst.set(w[1] ?? "", current);
+      break;
+    }
     case "wall":
-      if (current) current.wall[w[1] as Verb] = Number(w[2]);
+      if (current) {
+        const verb = w[1] as Verb;
+        current.wall[verb] = Number(w[2]);
+        current.walls[verb] = [...(current.walls[verb] ?? []), Number(w[2])];
+      }
       break;
     case "call":
       current?.calls.push({ verb: w[1] as Verb, i: Number(w[2]), us: Number(w[3]), status: Number(w[4]), rssKb: Number(w[5]) });
@@ -71,8 +92,11 @@ for (const line of fs.readFileSync(rawPath, "utf8").split("\n")) {
       current?.errors.push(w.slice(1).join(" "));
       break;
     case "check": {
-      const s = (w[1] === "seq" ? seq : load).get(`${scale}/${w[2]}`);
-      if (s) s.check = { devicesOnHost: Number(w[4]), records: Number(w[6]) };
+      const s = w[1] === "burst" ? burst.get(w[2] ?? "") : (w[1] === "seq" ? seq : load).get(`${scale}/${w[2]}`);
+      if (s) {
+        s.check = { devicesOnHost: Number(w[4]), records: Number(w[6]) };
+        s.checks.push(s.check);
+      }
       break;
     }
     case "engine_status":
@@ -95,12 +119,15 @@ function cycles(s: Series | undefined): number[] {
   const add = new Map((s?.calls ?? []).filter((c) => c.verb === "ADD").map((c) => [c.i, c.us]));
   return (s?.calls ?? []).filter((c) => c.verb === "DEL" && add.has(c.i)).map((c) => c.us + (add.get(c.i) ?? 0));
 }
+const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN);
 const stat = (v: number[]) => ({ n: v.length, p50: pct(v, 50), p99: pct(v, 99) });
 const failed = (s: Series | undefined) => (s?.calls ?? []).filter((c) => c.status !== 0).length;
 const maxRssMiB = (s: Series | undefined) => Math.max(0, ...(s?.calls ?? []).map((c) => c.rssKb)) / 1024;
 
 const scales = [...new Set([...seq.keys()].map((k) => Number(k.split("/")[0])))].sort((a, b) => a - b);
-const modes = ["floor", "engine", "engine-cold", "oneshot", "fallback"];
+const modes = ["floor", "engine", "engine-cold", "floor-oneshot", "oneshot", "fallback"];
+/** The floor a mode was timed interleaved with: the one-shot has its own floor cycles. */
+const floorOf = (m: string) => (m === "oneshot" || m === "floor-oneshot" ? "floor-oneshot" : "floor");
 const result = {
   meta,
   engineStatus,
@@ -125,6 +152,19 @@ const result = {
         }),
     ),
   })),
+  burst: {
+    pods: Number(meta.burst ?? 0),
+    moveDelayMs: Number(meta.move_delay_ms ?? 0),
+    rounds: Number(meta.burst_rounds ?? 0),
+    devices: burstDevices,
+    modes: Object.fromEntries(
+      [...burst].map(([m, s]) => {
+        const walls = (verb: Verb) => (s.walls[verb] ?? []).map((us) => us / 1000);
+        const home = s.checks.length > 0 && s.checks.every((c) => c.devicesOnHost === burstDevices && c.records === 0);
+        return [m, { wallMs: { add: mean(walls("ADD")), del: mean(walls("DEL")) }, wallsMs: { add: walls("ADD"), del: walls("DEL") }, add: stat(times(s, "ADD")), del: stat(times(s, "DEL")), errors: failed(s), errorLines: s.errors.slice(0, 5), everyDeviceHome: home, after: s.checks }];
+      }),
+    ),
+  },
 };
 fs.writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
 
@@ -136,12 +176,13 @@ const row = (cells: string[]) => lines.push(`| ${cells.join(" | ")} |`);
 lines.push(`rdma CNI latency, ${meta.date ?? ""}: ${meta.command ?? ""}`);
 lines.push(`guest: kernel ${meta.kernel ?? "?"}, ${meta.cpus ?? "?"} vCPU (qemu ${(meta.accel ?? "tcg").toUpperCase()}), ${meta.reps ?? "?"} repetitions; times in ms, from fork to reap`);
 lines.push(`engine: timed after ${meta.engine_warmup ?? "?"} untimed cycles (a running engine); engine-cold: the first calls of a new engine`);
+lines.push("engine and oneshot are each timed interleaved with the floor, cycle by cycle; oneshot's ratio is to its own floor cycles (floor-oneshot)");
 lines.push("");
 row(["devices", "mode", "ADD p50", "ADD p99", "DEL p50", "DEL p99", "cycle p50", "cycle p99", "cycle p50 / floor", "errors", "peak RSS MiB"]);
 row(Array(11).fill("---"));
 for (const s of result.scales) {
-  const floor = s.modes.floor?.cycle.p50 ?? Number.NaN;
   for (const [m, v] of Object.entries(s.modes)) {
+    const floor = (s.modes[floorOf(m)] ?? s.modes.floor)?.cycle.p50 ?? Number.NaN;
     row([String(s.devices), m, f(v.add.p50), f(v.add.p99), f(v.del.p50), f(v.del.p99), f(v.cycle.p50), f(v.cycle.p99), r(v.cycle.p50, floor), String(v.errors), v.maxRssMiB.toFixed(1)]);
   }
 }
@@ -163,6 +204,33 @@ for (const s of result.scales) {
       `${r(v.add.p99, sq?.add.p50 ?? Number.NaN)}, ${r(v.del.p99, sq?.del.p50 ?? Number.NaN)}`,
       String(v.errors),
       `${v.after?.devicesOnHost}/${s.devices}, ${v.after?.records}`,
+    ]);
+  }
+}
+const bf = result.burst.modes.floor;
+if (Object.keys(result.burst.modes).length > 0) {
+  lines.push("");
+  lines.push(
+    `burst: ${result.burst.pods} pods at once (ADDs together, then their DELs together), each its own device and netns, every move sleeping ${result.burst.moveDelayMs} ms in the kernel; ${result.burst.rounds} rounds of the modes in turn; wall = mean over rounds, p50/p99 over every call`,
+  );
+  row(["burst", "mode", "ADD wall", "ADD wall / floor", "ADD p50", "ADD p99", "ADD p99 / floor", "DEL wall", "DEL wall / floor", "DEL p50", "DEL p99", "DEL p99 / floor", "errors", "every device home"]);
+  row(Array(14).fill("---"));
+  for (const [m, v] of Object.entries(result.burst.modes)) {
+    row([
+      `${result.burst.pods} pods, ${result.burst.moveDelayMs} ms/move`,
+      m,
+      f(v.wallMs.add),
+      r(v.wallMs.add, bf?.wallMs.add ?? Number.NaN),
+      f(v.add.p50),
+      f(v.add.p99),
+      r(v.add.p99, bf?.add.p99 ?? Number.NaN),
+      f(v.wallMs.del),
+      r(v.wallMs.del, bf?.wallMs.del ?? Number.NaN),
+      f(v.del.p50),
+      f(v.del.p99),
+      r(v.del.p99, bf?.del.p99 ?? Number.NaN),
+      String(v.errors),
+      String(v.everyDeviceHome),
     ]);
   }
 }
@@ -189,8 +257,18 @@ if (first && last) {
     const home = v.after?.devicesOnHost === last.devices && v.after?.records === 0;
     lines.push(`target (${m}): ${meta.load ?? 32}-way load, 0 errors and p99 <= 3x sequential p50: errors ${v.errors}, devices home ${home}, worst ${worst.toFixed(2)}x ${verdict(v.errors === 0 && home && worst <= 3)}`);
   }
+  const co = first.modes.oneshot?.cycle.p50 ?? Number.NaN;
+  const flo = (first.modes["floor-oneshot"] ?? first.modes.floor)?.cycle.p50 ?? Number.NaN;
+  lines.push(`target: one-shot cycle p50 <= 8x floor (${first.devices} device, the floor's cycles interleaved with it): ${r(co, flo)} ${verdict(co <= 8 * flo)}`);
   const rss = first.modes.oneshot?.maxRssMiB ?? Number.NaN;
   lines.push(`target: one-shot peak RSS per call <= 40 MiB: ${rss.toFixed(1)} MiB ${verdict(rss <= 40)}`);
+}
+const be = result.burst.modes.engine;
+if (be && bf) {
+  const ok = be.wallMs.add <= 1.3 * bf.wallMs.add && be.wallMs.del <= 1.3 * bf.wallMs.del && be.add.p99 <= 2 * bf.add.p99 && be.del.p99 <= 2 * bf.del.p99 && be.errors === 0 && be.everyDeviceHome;
+  lines.push(
+    `target: burst of ${result.burst.pods} with ${result.burst.moveDelayMs} ms moves, engine wall <= 1.3x floor, p99 <= 2x floor's, 0 errors, every device home: ADD wall ${r(be.wallMs.add, bf.wallMs.add)}, DEL wall ${r(be.wallMs.del, bf.wallMs.del)}, ADD p99 ${r(be.add.p99, bf.add.p99)}, DEL p99 ${r(be.del.p99, bf.del.p99)}, errors ${be.errors}, home ${be.everyDeviceHome} ${verdict(ok)}`,
+  );
 }
 console.log(lines.join("\n"));
 fs.writeFileSync(jsonPath.replace(/\.json$/, ".txt"), `${lines.join("\n")}\n`);
@@ -203,7 +281,7 @@ const R = 150;
 const T = 50;
 const B = 70;
 const pts = modes
-  .filter((m) => m !== "fallback" && m !== "engine-cold")
+  .filter((m) => m !== "fallback" && m !== "engine-cold" && m !== "floor-oneshot")
   .map((m) => ({ m, v: result.scales.filter((s) => s.modes[m]).map((s) => ({ d: s.devices ?? s.scale, p50: s.modes[m]!.cycle.p50, p99: s.modes[m]!.cycle.p99 })) }));
 const all = pts.flatMap((p) => p.v.flatMap((v) => [v.p50, v.p99])).filter((x) => x > 0 && Number.isFinite(x));
 const yMin = 10 ** Math.floor(Math.log10(Math.min(...all, 1)));

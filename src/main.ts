@@ -73,4 +73,7 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: `bun build --bytecode` (Makefile BUN_BUILD_FLAGS) needs a CommonJS-shaped entry point.
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

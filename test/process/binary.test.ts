@@ -92,6 +92,18 @@ describe("build/rdma as a process", () => {
     expectCleanError(run(addEnv, JSON.stringify(goodConf)), 100, "not reachable");
   });
 
+  test("a .env or bunfig.toml in the directory it runs in changes nothing", () => {
+    // the runtime's working directory is no place for the plugin's settings or code
+    const dir = `${tmp}/cwd-with-dotfiles`;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(`${dir}/.env`, "CNI_COMMAND=VERSION\n");
+    fs.writeFileSync(`${dir}/preload.js`, `require("fs").writeFileSync(${JSON.stringify(`${dir}/preloaded`)}, "");\n`);
+    fs.writeFileSync(`${dir}/bunfig.toml`, 'preload = ["./preload.js"]\n');
+    const r = Bun.spawnSync([BIN], { cwd: dir, env: { PATH: "/usr/bin:/bin", RDMA_CNI_STATE_DIR: stateDir }, stdin: new TextEncoder().encode("{}"), stdout: "pipe", stderr: "pipe" });
+    expect(JSON.parse(r.stdout.toString()).code).toBe(4); // no CNI_COMMAND: invalid environment
+    expect(fs.existsSync(`${dir}/preloaded`)).toBe(false);
+  });
+
   test("DEL without a record succeeds even without RDMA", () => {
     const r = run({ ...addEnv, CNI_COMMAND: "DEL" }, JSON.stringify(goodConf));
     expect(r.status).toBe(0);
