@@ -20,12 +20,12 @@ $(BUN):
 
 build/rdma: $(SOURCES) package.json Makefile | $(BUN)
 	@mkdir -p build
-	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false src/main.ts --outfile build/rdma
+	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false src/main.ts src/engine/worker.ts --outfile build/rdma
 
 # The same executable with kill points enabled (src/plugin/killpoints.ts), for crash tests only.
 build/rdma-test: $(SOURCES) package.json Makefile | $(BUN)
 	@mkdir -p build
-	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=true src/main.ts --outfile build/rdma-test
+	$(BUN) build --compile --minify $(DEFINES) --define RDMA_CNI_TEST_HOOKS=true src/main.ts src/engine/worker.ts --outfile build/rdma-test
 
 build-test: build/rdma-test
 
