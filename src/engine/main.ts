@@ -13,10 +13,14 @@ import { WorkerPool } from "./pool.ts";
 import { bindEngineSocket, prepareSocketDir } from "./server.ts";
 
 export const DEFAULT_ENGINE_SOCKET = "/run/rdma-cni/engine.sock";
-/** Threads serving calls at most; more calls wait in the listen backlog (docs/engine.md: memory). */
-export const DEFAULT_MAX_WORKERS = 32;
+/**
+ * Threads serving calls at most; more calls wait in the listen backlog. Each costs about 3 MiB:
+ * 16 keep the engine near 95 MiB, within the DaemonSet's 128 MiB; 32 reached 141-147 MiB
+ * (docs/engine.md).
+ */
+export const DEFAULT_MAX_WORKERS = 16;
 /** Idle threads kept ready (and started ahead of need while calls arrive). */
-const SPARE_WORKERS = 2;
+const SPARE_WORKERS = 4;
 /** A thread idle this long ends, down to the spare ones. */
 const WORKER_IDLE_MS = 60_000;
 /** How long a new engine waits for the previous one (draining after SIGTERM) to let go of the socket. */

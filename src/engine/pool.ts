@@ -4,10 +4,12 @@
  * starts workers, keeps a few spare, and drains. setns is per thread, so a call that enters a
  * pod's netns moves its own worker and nothing else.
  *
- * Sizing: at most `maxWorkers` threads; the pool starts `spare`, and whenever a worker takes a
- * call it starts more until as many are idle or starting as are busy (at least `spare`), so a
- * burst doubles the pool per round of start-ups while the first calls run. A worker idle for
- * `idleMs` retires unless only `spare` are idle.
+ * Sizing: at most `maxWorkers` threads; the pool starts `spare` and, whenever a worker takes a
+ * call, starts more until `spare` are idle or starting again, so a burst grows the pool by up to
+ * `spare` threads at a time while the first calls run. Growing faster only piles up start-ups:
+ * a new thread costs about 25 ms of CPU on a host (its own JavaScript heap, module evaluation,
+ * FFI symbols, cold code), far more under emulation, and about 3 MiB (docs/engine.md). A worker
+ * idle for `idleMs` retires unless only `spare` are idle.
  * Calls beyond `maxWorkers` wait in the listen backlog for the next free worker.
  */
 import type { LogLevel } from "../config/netconf.ts";
@@ -91,14 +93,7 @@ export class WorkerPool {
 
   private topUp(): void {
     const { maxWorkers, spare } = this.opts;
-    // As many idle or starting as are busy (at least `spare`): a burst doubles the pool each time
-    // a round of new workers comes up, instead of growing it by one start-up time per call.
-    for (;;) {
-      const idle = Atomics.load(this.idle, 0);
-      const busy = this.workers.size - idle - this.starting;
-      if (this.draining || this.workers.size >= maxWorkers || idle + this.starting >= Math.max(spare, busy)) return;
-      this.spawn();
-    }
+    while (!this.draining && this.workers.size < maxWorkers && Atomics.load(this.idle, 0) + this.starting < spare) this.spawn();
   }
 
   private spawn(): void {

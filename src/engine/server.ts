@@ -159,6 +159,8 @@ export interface WorkerLoopOptions {
   keepIdle: number;
   /** Shared with the pool: [0] counts the workers waiting for a connection. */
   idle: Int32Array;
+  /** Called once this worker counts as idle (the pool counts it as started). */
+  onReady(): void;
   /** Called when this worker takes a connection (the pool may start another). */
   onBusy(): void;
   /** After every call; false when the thread could not be brought home. */
@@ -180,6 +182,7 @@ function tryLeaveIdle(idle: Int32Array, keep: number): boolean {
 export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions): WorkerExit {
   let counted = true;
   Atomics.add(loop.idle, 0, 1);
+  loop.onReady();
   let idleSince = Date.now();
   const serveOne = (fd: number): boolean => {
     serveConnection(fd, opts);

@@ -27,7 +27,6 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
     if (verdict === "stuck") log.error("engine: a worker thread is stuck in another netns; it stops serving");
     return verdict !== "stuck";
   };
-  report({ type: "ready" });
   const exit = serveUntilStopped(
     { socketPath: init.socketPath, depsFor: productionDeps, log, allowedUid: 0 },
     {
@@ -36,6 +35,7 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
       idleMs: init.idleMs,
       keepIdle: init.keepIdle,
       idle: new Int32Array(init.idle),
+      onReady: () => report({ type: "ready" }),
       onBusy: () => report({ type: "busy" }),
       guard,
     },
