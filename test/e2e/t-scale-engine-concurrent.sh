@@ -106,7 +106,7 @@ check_eq "the engine served all $N ADDs (none fell back to one-shot)" "$N" "$(se
 busy=$(busy_secs ADD)
 echo "    the engine was busy ${busy} s in ADDs (summed over calls) within ${add_secs} s"
 check "ADDs ran at the same time: busy ${busy} s >= 2 x wall ${add_secs} s" awk -v b="$busy" -v w="$add_secs" 'BEGIN { exit !(b >= 2 * w) }'
-# The wall time gets only a sanity bound (it varied 64-80 s with the host's load): under TCG on one vCPU the burst is CPU-bound (this first
+# The wall time gets only a sanity bound (it varied 37-80 s with the host's load): under TCG on one vCPU the burst is CPU-bound (this first
 # one also starts most of the pool's threads, ~1 s of emulated CPU each), and the kernel itself
 # overlaps moves only in part: 32 moves by a minimal C mover, 32 processes at once, took 15-16 s
 # with 34 devices (docs/engine.md has the figures).
