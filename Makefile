@@ -7,6 +7,8 @@ VERSION    := $(shell node -p "require('./package.json').version")
 COMMIT     := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 SOURCES    := $(shell find src -name '*.ts')
+# The executable's entry points: the program, and the engine's worker thread (src/engine/pool.ts).
+ENTRY_POINTS := src/main.ts src/engine/worker.ts
 # Flags of every `bun build --compile` of the plugin (here and in deployment/image.mk). --bytecode
 # ships JavaScriptCore bytecode in the executable, so a one-shot call does not parse the bundle at
 # start (docs/bench.md); it needs an entry point without top-level await (src/main.ts). Without
@@ -27,12 +29,12 @@ $(BUN):
 
 build/rdma: $(SOURCES) package.json Makefile | $(BUN)
 	@mkdir -p build
-	$(BUN) build $(BUN_BUILD_FLAGS) $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false src/main.ts --outfile build/rdma
+	$(BUN) build $(BUN_BUILD_FLAGS) $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false $(ENTRY_POINTS) --outfile build/rdma
 
 # The same executable with kill points enabled (src/plugin/killpoints.ts), for crash tests only.
 build/rdma-test: $(SOURCES) package.json Makefile | $(BUN)
 	@mkdir -p build
-	$(BUN) build $(BUN_BUILD_FLAGS) $(DEFINES) --define RDMA_CNI_TEST_HOOKS=true src/main.ts --outfile build/rdma-test
+	$(BUN) build $(BUN_BUILD_FLAGS) $(DEFINES) --define RDMA_CNI_TEST_HOOKS=true $(ENTRY_POINTS) --outfile build/rdma-test
 
 build-test: build/rdma-test
 

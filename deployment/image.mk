@@ -40,11 +40,11 @@ $(RUNTIMES)/%-$(BUN_VERSION)/bin/bun:
 
 build/rdma-linux-amd64: $(SOURCES) package.json $(RUNTIMES)/bun-linux-x64-$(BUN_VERSION)/bin/bun | $(BUN)
 	@mkdir -p build
-	$(BUN) build $(BUN_BUILD_FLAGS) $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false --target=bun-linux-x64 --compile-executable-path=$(RUNTIMES)/bun-linux-x64-$(BUN_VERSION)/bin/bun src/main.ts --outfile $@
+	$(BUN) build $(BUN_BUILD_FLAGS) $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false --target=bun-linux-x64 --compile-executable-path=$(RUNTIMES)/bun-linux-x64-$(BUN_VERSION)/bin/bun $(ENTRY_POINTS) --outfile $@
 
 build/rdma-linux-arm64: $(SOURCES) package.json $(RUNTIMES)/bun-linux-aarch64-$(BUN_VERSION)/bin/bun | $(BUN)
 	@mkdir -p build
-	$(BUN) build $(BUN_BUILD_FLAGS) $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false --target=bun-linux-arm64 --compile-executable-path=$(RUNTIMES)/bun-linux-aarch64-$(BUN_VERSION)/bin/bun src/main.ts --outfile $@
+	$(BUN) build $(BUN_BUILD_FLAGS) $(DEFINES) --define RDMA_CNI_TEST_HOOKS=false --target=bun-linux-arm64 --compile-executable-path=$(RUNTIMES)/bun-linux-aarch64-$(BUN_VERSION)/bin/bun $(ENTRY_POINTS) --outfile $@
 
 build/rdma-shim-linux-%: shim/rdma-shim.c deployment/image.mk
 	@command -v $(SHIM_TRIPLET_$*)-gcc >/dev/null || { echo "$@: $(SHIM_TRIPLET_$*)-gcc is not installed (Debian: gcc-$(subst _,-,$(SHIM_TRIPLET_$*)) and libc6-dev-$*-cross)" >&2; exit 1; }

@@ -2,84 +2,182 @@
  * `rdma engine --socket PATH`: the long-running side of the thick plugin. The DaemonSet runs it;
  * /opt/cni/bin/rdma is then the shim (shim/rdma-shim.c), which forwards each CNI call here and
  * falls back to running this executable one-shot when no engine answers.
+ * `rdma engine --check`: the DaemonSet's readiness and liveness probe (check.ts).
  */
 import * as fs from "node:fs";
 import type { LogLevel } from "../config/netconf.ts";
 import { StreamLogger } from "../log.ts";
-import { LinuxNetns } from "../netns/netns.ts";
 import * as sys from "../sys/libc.ts";
-import { bindEngineSocket, prepareSocketDir, serve } from "./server.ts";
+import { DEFAULT_CHECK_TIMEOUT_MS, checkEngine } from "./check.ts";
+import { WorkerPool } from "./pool.ts";
+import { bindEngineSocket, prepareSocketDir } from "./server.ts";
 
 export const DEFAULT_ENGINE_SOCKET = "/run/rdma-cni/engine.sock";
+/**
+ * Threads serving calls at most; more calls wait in the listen backlog. Each costs about 3 MiB:
+ * 16 keep the engine near 95 MiB, within the DaemonSet's 128 MiB; 32 reached 141-147 MiB
+ * (docs/engine.md).
+ */
+export const DEFAULT_MAX_WORKERS = 16;
+/** Idle threads kept ready (and started ahead of need while calls arrive). */
+const SPARE_WORKERS = 4;
+/** A thread idle this long ends, down to the spare ones. */
+const WORKER_IDLE_MS = 60_000;
+/** How long a new engine waits for the previous one (draining after SIGTERM) to let go of the socket. */
+const DEFAULT_LOCK_WAIT_MS = 10_000;
 
-const USAGE = `usage: rdma engine [--socket PATH] [--log-level error|warn|info|debug]
+const USAGE = `usage: rdma engine [--socket PATH] [--max-workers N] [--lock-wait-ms N] [--log-level error|warn|info|debug]
+       rdma engine --check [--socket PATH] [--timeout-ms N]
   Serves CNI calls forwarded by the shim (/opt/cni/bin/rdma) on a root-only unix socket
-  (default ${DEFAULT_ENGINE_SOCKET}), one at a time, until killed.
+  (default ${DEFAULT_ENGINE_SOCKET}), each call on a thread of its own, at most --max-workers
+  (default ${DEFAULT_MAX_WORKERS}) at once; further calls wait for a free thread. On SIGTERM or SIGINT it
+  stops accepting (the shim then runs calls one-shot), finishes and answers the calls it holds,
+  and exits 0. A new engine waits up to --lock-wait-ms (default ${DEFAULT_LOCK_WAIT_MS}) for an old one
+  to let go of the socket.
+  --check sends a CNI VERSION call through the socket, as the shim does, and exits 0 only on a
+  correct answer within --timeout-ms (default ${DEFAULT_CHECK_TIMEOUT_MS}); otherwise 1, with the reason
+  on stderr. For the DaemonSet's readiness and liveness probes.
 `;
 
 const write = (fd: number) => (s: string) => void fs.writeSync(fd, s);
 
-import { productionDeps } from "../wiring.ts";
-
-export { productionDeps };
-
-/** The engine's thread must be in its own netns between calls; if a restore ever failed, put it back or stop. */
-function netnsGuard(): () => void {
-  const homeFd = new LinuxNetns().home().fd; // the same fd the plugin's moves back use
-  const home = fs.fstatSync(homeFd).ino;
-  return () => {
-    if (fs.statSync("/proc/thread-self/ns/net").ino === home) return;
-    try {
-      sys.setns(homeFd, sys.CLONE_NEWNET);
-    } catch {
-      // Serving the next call from a pod's netns would move devices to the wrong place: stop; the shim falls back.
-      write(2)("rdma engine: the thread is stuck in another netns; exiting\n");
-      process.exit(70);
-    }
-  };
+interface Args {
+  socketPath: string;
+  level: LogLevel;
+  maxWorkers: number;
+  lockWaitMs: number;
+  check: boolean;
+  timeoutMs: number;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let socketPath = DEFAULT_ENGINE_SOCKET;
-  let level: LogLevel = "warn";
+function positiveInt(v: string | undefined): number | undefined {
+  if (v === undefined || !/^[0-9]+$/.test(v)) return undefined;
+  const n = Number(v);
+  return n > 0 && n <= 1_000_000_000 ? n : undefined;
+}
+
+function parseArgs(argv: string[]): Args | string {
+  const args: Args = {
+    socketPath: DEFAULT_ENGINE_SOCKET,
+    level: "warn",
+    maxWorkers: DEFAULT_MAX_WORKERS,
+    lockWaitMs: DEFAULT_LOCK_WAIT_MS,
+    check: false,
+    timeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
-    if (a === "--help" || a === "-h") {
-      write(1)(USAGE);
-      return 0;
+    if (a === "--check") {
+      args.check = true;
+      continue;
     }
-    if (a === "--socket" && v) {
-      socketPath = v;
-      i++;
-    } else if (a === "--log-level" && (v === "error" || v === "warn" || v === "info" || v === "debug")) {
-      level = v;
-      i++;
-    } else {
-      write(2)(`rdma engine: bad argument ${JSON.stringify(a)}\n${USAGE}`);
-      return 2;
-    }
+    if (a === "--socket" && v) args.socketPath = v;
+    else if (a === "--log-level" && (v === "error" || v === "warn" || v === "info" || v === "debug")) args.level = v;
+    else if (a === "--max-workers" && positiveInt(v) !== undefined && Number(v) <= 1024) args.maxWorkers = Number(v);
+    else if (a === "--lock-wait-ms" && (v === "0" || positiveInt(v) !== undefined)) args.lockWaitMs = Number(v);
+    else if (a === "--timeout-ms" && positiveInt(v) !== undefined) args.timeoutMs = Number(v);
+    else return `bad argument ${JSON.stringify(a)}`;
+    i++;
   }
-  if (!socketPath.startsWith("/")) {
-    write(2)(`rdma engine: --socket must be an absolute path\n`);
+  if (!args.socketPath.startsWith("/")) return "--socket must be an absolute path";
+  return args;
+}
+
+/** The engine lock, waited for while an old engine still holds it (it lets go as soon as it drains). */
+async function lockEngine(lockFd: number, waitMs: number, log: StreamLogger, socketPath: string): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  let said = false;
+  while (!sys.flock(lockFd, sys.LOCK_EX | sys.LOCK_NB)) {
+    if (Date.now() >= deadline) return false;
+    if (!said) log.info("waiting for the engine that holds the socket's lock", { socket: socketPath, waitMs });
+    said = true;
+    await Bun.sleep(50);
+  }
+  return true;
+}
+
+/**
+ * The worker's entry point, relative to the program's main entry point (src/main.ts): from
+ * source that is src/engine/worker.ts; in the compiled executable, whose entry points are
+ * src/main.ts and src/engine/worker.ts (Makefile), Bun embeds the worker at the same relative
+ * place (/$bunfs/root/engine/worker.js) and resolves the .ts name to it. import.meta.url would
+ * not do: in the executable it names the bundle, not this file.
+ */
+function workerEntry(): string {
+  return new URL("./engine/worker.ts", Bun.pathToFileURL(Bun.main)).href;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    write(1)(USAGE);
+    return 0;
+  }
+  const args = parseArgs(argv);
+  if (typeof args === "string") {
+    write(2)(`rdma engine: ${args}\n${USAGE}`);
     return 2;
   }
+  if (args.check) return checkEngine(args.socketPath, args.timeoutMs, write(2));
+  const { socketPath, level } = args;
   const log = new StreamLogger(write(2), level, { component: "engine" });
+  let lockFd = -1;
   try {
     prepareSocketDir(socketPath);
     // One engine per socket: the lock keeps a second one from unlinking a live socket.
-    const lockFd = fs.openSync(`${socketPath}.lock`, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | sys.O_CLOEXEC, 0o600);
-    if (!sys.flock(lockFd, sys.LOCK_EX | sys.LOCK_NB)) {
-      log.error("another engine serves this socket", { socket: socketPath });
+    lockFd = fs.openSync(`${socketPath}.lock`, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | sys.O_CLOEXEC, 0o600);
+    if (!(await lockEngine(lockFd, args.lockWaitMs, log, socketPath))) {
+      log.error("another engine serves this socket", { socket: socketPath, waitedMs: args.lockWaitMs });
+      fs.closeSync(lockFd);
       return 1;
     }
     const listenFd = bindEngineSocket(socketPath);
-    const guard = netnsGuard();
-    log.info("engine listening", { socket: socketPath, pid: process.pid });
-    serve(listenFd, { socketPath, depsFor: productionDeps, log, allowedUid: 0, afterCall: guard });
+    let failure: string | undefined;
+    let stop: (why: string) => void = () => {};
+    const stopped = new Promise<string>((resolve) => {
+      stop = resolve;
+    });
+    const pool = new WorkerPool({
+      socketPath,
+      listenFd,
+      workerUrl: workerEntry(),
+      maxWorkers: args.maxWorkers,
+      spare: Math.min(SPARE_WORKERS, args.maxWorkers),
+      idleMs: WORKER_IDLE_MS,
+      level,
+      log,
+      onBroken: (reason) => {
+        failure = reason;
+        stop(reason);
+      },
+    });
+    const onSignal = (signal: NodeJS.Signals) => stop(signal);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    pool.start();
+    log.info("engine listening", { socket: socketPath, pid: process.pid, maxWorkers: args.maxWorkers });
+
+    const why = await stopped;
+    const started = performance.now();
+    log.info("engine draining", { reason: why, workers: pool.size });
+    const drained = pool.drain();
+    // The listener is shut down; the name goes too, and with the lock a new engine may bind a
+    // fresh socket there while this one finishes its calls.
+    fs.rmSync(socketPath, { force: true });
+    fs.closeSync(lockFd);
+    lockFd = -1;
+    await drained;
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    log.info("engine stopped", { ms: Math.round(performance.now() - started), peakWorkers: pool.peak });
+    if (failure) {
+      log.error("engine failed", { socket: socketPath, error: failure });
+      return 1;
+    }
     return 0;
   } catch (e) {
     log.error("engine failed", { socket: socketPath, error: (e as Error).message });
+    if (lockFd >= 0) fs.closeSync(lockFd);
     return 1;
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The engine: a long-running process that serves CNI calls forwarded by the shim, in-process,
- * through the same runCni the one-shot executable runs. One call at a time on the one JavaScript
- * thread: the plugin enters pod netns with setns on that thread for the way back, and the kernel
- * serialises RDMA netns moves anyway (docs/engine.md has the measurements behind this choice).
+ * The engine's serving side: a long-running process serves CNI calls forwarded by the shim,
+ * in-process, through the same runCni the one-shot executable runs. Each worker thread
+ * (worker.ts) runs serveUntilStopped: it takes one connection at a time from the shared listening
+ * socket and serves it synchronously, so a setns into a pod's netns moves only that thread, and
+ * only for that call (docs/engine.md).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -32,10 +33,6 @@ export interface EngineOptions {
   log: Logger;
   /** Only peers with this uid are served; 0 in production. */
   allowedUid: number;
-  /** Stops after this many connections (tests); unbounded when undefined. */
-  maxConnections?: number;
-  /** Runs after every connection (production: check the thread is back in the engine's netns). */
-  afterCall?: () => void;
 }
 
 /** Runs one CNI call in-process, capturing what the executable would print and its status. */
@@ -128,10 +125,103 @@ export function serveConnection(fd: number, opts: EngineOptions): void {
   }
 }
 
-/** The accept loop. Returns only after maxConnections (tests) or when accept fails. */
-export function serve(listenFd: number, opts: EngineOptions): void {
-  for (let n = 0; opts.maxConnections === undefined || n < opts.maxConnections; n++) {
-    serveConnection(us.accept(listenFd), opts);
-    opts.afterCall?.();
+/** Where a worker thread stands with its network namespace after a call. */
+export type GuardVerdict = "home" | "restored" | "stuck";
+
+export interface NetnsGuardOps {
+  /** Inode of the thread's current netns (/proc/thread-self/ns/net). */
+  currentInode(): number;
+  /** Enters the home netns (setns); throws on failure. */
+  enterHome(): void;
+}
+
+/**
+ * After each call: a thread that is still in a pod's netns (a restore inside the plugin failed)
+ * is put back; if even that fails it is "stuck" and must never serve again, since its next call
+ * would move devices from and to the wrong place.
+ */
+export function checkNetns(homeInode: number, ops: NetnsGuardOps): GuardVerdict {
+  if (ops.currentInode() === homeInode) return "home";
+  try {
+    ops.enterHome();
+  } catch {
+    return "stuck";
+  }
+  return ops.currentInode() === homeInode ? "restored" : "stuck";
+}
+
+export interface WorkerLoopOptions {
+  listenFd: number;
+  /** Readable (or hung up) once the engine drains: serve what is queued, then leave. */
+  wakeFd: number;
+  /** A worker idle this long retires, unless it is one of the last `keepIdle`. */
+  idleMs: number;
+  keepIdle: number;
+  /** Shared with the pool: [0] counts the workers waiting for a connection. */
+  idle: Int32Array;
+  /** Called once this worker counts as idle (the pool counts it as started). */
+  onReady(): void;
+  /** Called when this worker takes a connection (the pool may start another). */
+  onBusy(): void;
+  /** After every call; false when the thread could not be brought home. */
+  guard(): boolean;
+}
+
+export type WorkerExit = "drained" | "retired" | "stuck";
+
+/** Leaves the idle count by one if more than `keep` would remain; false if this worker must stay. */
+function tryLeaveIdle(idle: Int32Array, keep: number): boolean {
+  for (;;) {
+    const n = Atomics.load(idle, 0);
+    if (n <= keep) return false;
+    if (Atomics.compareExchange(idle, 0, n, n - 1) === n) return true;
+  }
+}
+
+/** One worker's life: accept, serve, check the netns, until the engine drains or the worker retires. */
+export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions): WorkerExit {
+  let counted = true;
+  Atomics.add(loop.idle, 0, 1);
+  loop.onReady();
+  let idleSince = Date.now();
+  const serveOne = (fd: number): boolean => {
+    serveConnection(fd, opts);
+    return loop.guard();
+  };
+  try {
+    for (;;) {
+      const left = idleSince + loop.idleMs - Date.now();
+      const event = left > 0 ? us.waitForConnection(loop.listenFd, loop.wakeFd, left) : "timeout";
+      if (event === "wake") {
+        Atomics.sub(loop.idle, 0, 1);
+        counted = false;
+        // The listener is shut down: connect() is refused now, but what the backlog holds was sent
+        // by shims waiting for an answer; every worker takes from it until it is empty.
+        for (let fd = us.acceptNow(loop.listenFd); fd !== undefined; fd = us.acceptNow(loop.listenFd)) {
+          if (!serveOne(fd)) return "stuck";
+        }
+        return "drained";
+      }
+      if (event === "timeout") {
+        if (Date.now() - idleSince < loop.idleMs) continue; // a signal cut the wait short
+        if (tryLeaveIdle(loop.idle, loop.keepIdle)) {
+          counted = false;
+          return "retired";
+        }
+        idleSince = Date.now();
+        continue;
+      }
+      const fd = us.acceptNow(loop.listenFd);
+      if (fd === undefined) continue; // another worker was faster
+      Atomics.sub(loop.idle, 0, 1);
+      counted = false;
+      loop.onBusy();
+      if (!serveOne(fd)) return "stuck";
+      Atomics.add(loop.idle, 0, 1);
+      counted = true;
+      idleSince = Date.now();
+    }
+  } finally {
+    if (counted) Atomics.sub(loop.idle, 0, 1);
   }
 }

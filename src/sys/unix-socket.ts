@@ -1,12 +1,12 @@
 /**
  * The libc calls the engine's unix socket needs (bun:ffi): a listening socket, accept, the peer's
  * credentials (SO_PEERCRED), and reads and writes bounded by a deadline. Synchronous on purpose:
- * the engine serves one CNI call at a time on its one thread (docs/engine.md says why).
+ * each engine worker thread serves one CNI call at a time, blocking only itself (docs/engine.md).
  * src/sys/libc.ts holds the plugin's own calls; these are the engine's alone, in a library of
  * their own so that a one-shot plugin call does not pay for compiling their trampolines.
  */
 import { dlopen, FFIType } from "bun:ffi";
-import { Errno, lastErrno, SOCK_CLOEXEC, SysError } from "./libc.ts";
+import { Errno, lastErrno, O_CLOEXEC, SOCK_CLOEXEC, SysError } from "./libc.ts";
 
 const { i32, u32, u64, i64, ptr } = FFIType;
 
@@ -17,6 +17,8 @@ function load() {
     bind: { args: [i32, ptr, u32], returns: i32 },
     listen: { args: [i32, i32], returns: i32 },
     accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
+    shutdown: { args: [i32, i32], returns: i32 },
+    pipe2: { args: [ptr, i32], returns: i32 },
     getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
     poll: { args: [ptr, u64, i32], returns: i32 },
     recv: { args: [i32, ptr, u64, i32], returns: i64 },
@@ -40,7 +42,7 @@ const MSG_NOSIGNAL = 0x4000;
 const POLLIN = 0x1;
 const POLLOUT = 0x4;
 const POLLHUP = 0x10;
-const { EINTR, EAGAIN, ETIMEDOUT } = Errno;
+const { EINTR, EAGAIN, EINVAL, ETIMEDOUT } = Errno;
 const SUN_PATH_MAX = 108;
 
 
@@ -57,7 +59,9 @@ export function listenUnix(path: string, backlog: number): number {
   const addr = new Uint8Array(2 + SUN_PATH_MAX);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
   addr.set(name, 2);
-  const fd = check("socket", libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Non-blocking: every idle worker polls this one socket, and all of them wake for a connection
+  // only one of them gets; the others must find EAGAIN rather than block in accept.
+  const fd = check("socket", libc().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   try {
     check(`bind ${path}`, libc().bind(fd, addr, addr.length));
     check("listen", libc().listen(fd, backlog));
@@ -68,14 +72,54 @@ export function listenUnix(path: string, backlog: number): number {
   return fd;
 }
 
-/** Waits for the next connection; returns a non-blocking fd. */
-export function accept(listenFd: number): number {
+/** The next queued connection as a non-blocking fd, or undefined when the queue is empty. */
+export function acceptNow(listenFd: number): number | undefined {
   for (;;) {
     const fd = Number(libc().accept4(listenFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (fd >= 0) return fd;
     const e = lastErrno();
+    // EINVAL: an empty queue after shutdownListener (a blocking accept would report the shutdown so).
+    if (e === EAGAIN || e === EINVAL) return undefined;
     if (e !== EINTR && e !== 103 /* ECONNABORTED */) throw new SysError("accept4", e);
   }
+}
+
+/**
+ * Stops a listener from taking new connections while keeping the ones already queued acceptable:
+ * after shutdown(SHUT_RD) a connect() gets ECONNREFUSED (the shim then runs the call one-shot),
+ * but accept() still hands out what the backlog holds. Closing the listener instead would reset
+ * those queued connections.
+ */
+export function shutdownListener(listenFd: number): void {
+  check("shutdown", libc().shutdown(listenFd, 0 /* SHUT_RD */));
+}
+
+/** A close-on-exec pipe: [read end, write end]. */
+export function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check("pipe2", libc().pipe2(fds, O_CLOEXEC));
+  return [fds[0] ?? -1, fds[1] ?? -1];
+}
+
+/**
+ * Waits until `listenFd` has a connection or `wakeFd` is readable (or hung up), at most `ms`.
+ * Returns which: "connection", "wake" (wins over a connection), or "timeout".
+ */
+export function waitForConnection(listenFd: number, wakeFd: number, ms: number): "connection" | "wake" | "timeout" {
+  const pfds = new Int32Array(4);
+  pfds[0] = listenFd;
+  pfds[1] = POLLIN;
+  pfds[2] = wakeFd;
+  pfds[3] = POLLIN;
+  const n = Number(libc().poll(pfds, 2, Math.max(0, Math.min(ms, 2_147_483_647))));
+  if (n < 0) {
+    const e = lastErrno();
+    if (e === EINTR) return "timeout";
+    throw new SysError("poll", e);
+  }
+  if (n === 0) return "timeout";
+  if (((pfds[3] ?? 0) >>> 16) & 0xffff) return "wake";
+  return "connection";
 }
 
 export interface PeerCredentials {

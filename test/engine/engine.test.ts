@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { decodeReply, encodeRequest } from "../../src/engine/protocol.ts";
 import { serveRequest } from "../../src/engine/server.ts";
-import { productionDeps } from "../../src/engine/main.ts";
+import { productionDeps } from "../../src/wiring.ts";
 import { encodeComponent } from "../../src/state/store.ts";
 import { buildShim } from "../shim/build.ts";
 
@@ -90,36 +90,49 @@ describe("rdma engine", () => {
   });
 
   test("a second engine on the same socket refuses to start and leaves the first serving", async () => {
-    const second = Bun.spawnSync([BUN, MAIN, "engine", "--socket", socket], { stderr: "pipe" });
+    const second = Bun.spawnSync([BUN, MAIN, "engine", "--socket", socket, "--lock-wait-ms", "300"], { stderr: "pipe" });
     expect(second.exitCode).toBe(1);
     expect(second.stderr.toString()).toContain("another engine serves this socket");
     expect((await call({ CNI_COMMAND: "VERSION" }, "{}")).status).toBe(0);
   });
 
   test("a call whose caller left before its turn is not run", async () => {
-    // Hold the engine's single thread with a call that waits on a device lock, queue a DEL behind it whose
-    // shim gives up, and check the DEL never ran (its state dir was never created).
-    const locked = `${tmp}/state-b`;
-    fs.mkdirSync(`${locked}/locks`, { recursive: true });
-    const holder = Bun.spawn(["flock", `${locked}/locks/${encodeComponent("0000:03:00.5")}.lock`, "sleep", "2"]);
-    await Bun.sleep(100);
-    const slowEnv = { CNI_COMMAND: "DEL", CNI_CONTAINERID: "c1", CNI_NETNS: "", CNI_IFNAME: "net1", CNI_PATH: "/opt/cni/bin", RDMA_CNI_STATE_DIR: locked, RDMA_CNI_LOCK_TIMEOUT_MS: "1500" };
-    fs.mkdirSync(`${locked}/attachments`, { recursive: true });
-    fs.writeFileSync(
-      `${locked}/attachments/n.c1.net1.json`,
-      JSON.stringify({ version: 1, network: "n", containerId: "c1", ifName: "net1", deviceId: "0000:03:00.5", rdmaDevice: "mlx5_0", rdmaIndex: 1, netns: "/nonexistent", phase: "attached", createdAt: "x", updatedAt: "x" }),
-    );
-    const busy = call(slowEnv, JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "rdma" }));
-    await Bun.sleep(200);
-    const dropped = `${tmp}/state-c`;
-    const gaveUp = await call({ CNI_COMMAND: "DEL", CNI_CONTAINERID: "c2", CNI_NETNS: "", CNI_IFNAME: "net1", CNI_PATH: "/opt/cni/bin", RDMA_CNI_STATE_DIR: dropped, RDMA_CNI_SHIM_TIMEOUT_MS: "300" }, JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "rdma" }));
-    expect(JSON.parse(gaveUp.stdout)).toMatchObject({ code: 11 });
-    const first = await busy;
-    expect(JSON.parse(first.stdout)).toMatchObject({ code: 11 }); // its lock wait ran out while flock held it
-    await holder.exited;
-    expect((await call({ CNI_COMMAND: "VERSION" }, "{}")).status).toBe(0);
-    expect(fs.existsSync(dropped)).toBe(false);
-    await waitFor(() => engineLog.includes("the caller left before its turn"), 2000);
+    // An engine with one worker thread: hold it with a call that waits on a device lock, queue a DEL
+    // behind it whose shim gives up, and check the DEL never ran (its state dir was never created).
+    const sock = `${tmp}/run-one/engine.sock`;
+    const one = Bun.spawn([BUN, MAIN, "engine", "--socket", sock, "--max-workers", "1", "--log-level", "debug"], { stdout: "ignore", stderr: "pipe" });
+    let oneLog = "";
+    (async () => {
+      for await (const chunk of one.stderr as ReadableStream<Uint8Array>) oneLog += Buffer.from(chunk).toString();
+    })();
+    try {
+      await waitFor(() => fs.existsSync(sock), 10_000);
+      const via = { RDMA_CNI_ENGINE_SOCKET: sock };
+      const locked = `${tmp}/state-b`;
+      fs.mkdirSync(`${locked}/locks`, { recursive: true });
+      const holder = Bun.spawn(["flock", `${locked}/locks/${encodeComponent("0000:03:00.5")}.lock`, "sleep", "2"]);
+      await Bun.sleep(100);
+      const slowEnv = { ...via, CNI_COMMAND: "DEL", CNI_CONTAINERID: "c1", CNI_NETNS: "", CNI_IFNAME: "net1", CNI_PATH: "/opt/cni/bin", RDMA_CNI_STATE_DIR: locked, RDMA_CNI_LOCK_TIMEOUT_MS: "1500" };
+      fs.mkdirSync(`${locked}/attachments`, { recursive: true });
+      fs.writeFileSync(
+        `${locked}/attachments/n.c1.net1.json`,
+        JSON.stringify({ version: 1, network: "n", containerId: "c1", ifName: "net1", deviceId: "0000:03:00.5", rdmaDevice: "mlx5_0", rdmaIndex: 1, netns: "/nonexistent", phase: "attached", createdAt: "x", updatedAt: "x" }),
+      );
+      const busy = call(slowEnv, JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "rdma" }));
+      await Bun.sleep(200);
+      const dropped = `${tmp}/state-c`;
+      const gaveUp = await call({ ...via, CNI_COMMAND: "DEL", CNI_CONTAINERID: "c2", CNI_NETNS: "", CNI_IFNAME: "net1", CNI_PATH: "/opt/cni/bin", RDMA_CNI_STATE_DIR: dropped, RDMA_CNI_SHIM_TIMEOUT_MS: "300" }, JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "rdma" }));
+      expect(JSON.parse(gaveUp.stdout)).toMatchObject({ code: 11 });
+      const first = await busy;
+      expect(JSON.parse(first.stdout)).toMatchObject({ code: 11 }); // its lock wait ran out while flock held it
+      await holder.exited;
+      expect((await call({ ...via, CNI_COMMAND: "VERSION" }, "{}")).status).toBe(0);
+      expect(fs.existsSync(dropped)).toBe(false);
+      await waitFor(() => oneLog.includes("the caller left before its turn"), 2000);
+    } finally {
+      one.kill();
+      await one.exited;
+    }
   });
 });
 

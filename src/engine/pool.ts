@@ -1,0 +1,146 @@
+/**
+ * The engine's worker threads, seen from the main thread. Each worker (worker.ts) blocks in
+ * poll/accept on the one listening socket and serves one call at a time; the main thread only
+ * starts workers, keeps a few spare, and drains. setns is per thread, so a call that enters a
+ * pod's netns moves its own worker and nothing else.
+ *
+ * Sizing: at most `maxWorkers` threads; the pool starts `spare` and, whenever a worker takes a
+ * call, starts more until `spare` are idle or starting again, so a burst grows the pool by up to
+ * `spare` threads at a time while the first calls run. Growing faster only piles up start-ups:
+ * a new thread costs about 25 ms of CPU on a host (its own JavaScript heap, module evaluation,
+ * FFI symbols, cold code), far more under emulation, and about 3 MiB (docs/engine.md). A worker
+ * idle for `idleMs` retires unless only `spare` are idle.
+ * Calls beyond `maxWorkers` wait in the listen backlog for the next free worker.
+ */
+import type { LogLevel } from "../config/netconf.ts";
+import type { Logger } from "../log.ts";
+import * as us from "../sys/unix-socket.ts";
+import type { WorkerExit } from "./server.ts";
+
+/** The one message a worker gets, right after it starts. */
+export interface WorkerInit {
+  socketPath: string;
+  listenFd: number;
+  wakeFd: number;
+  idleMs: number;
+  keepIdle: number;
+  /** Int32Array [idle workers], shared by all threads. */
+  idle: SharedArrayBuffer;
+  level: LogLevel;
+}
+
+/** What a worker tells the main thread. */
+export type WorkerReport = { type: "ready" } | { type: "busy" } | { type: "exit"; exit: WorkerExit | "failed" };
+
+export interface PoolOptions {
+  socketPath: string;
+  listenFd: number;
+  workerUrl: URL | string;
+  maxWorkers: number;
+  spare: number;
+  idleMs: number;
+  level: LogLevel;
+  log: Logger;
+  /** A worker could not even start (a broken build): the engine cannot serve; the caller stops it. */
+  onBroken(reason: string): void;
+}
+
+export class WorkerPool {
+  private readonly idle = new Int32Array(new SharedArrayBuffer(4));
+  private readonly workers = new Set<Worker>();
+  private starting = 0;
+  private draining = false;
+  private readonly wakeRead: number;
+  private wakeWrite: number;
+  private allGone: (() => void) | undefined;
+  /** The most workers that ever ran at once (reported when the engine stops). */
+  peak = 0;
+
+  constructor(private readonly opts: PoolOptions) {
+    [this.wakeRead, this.wakeWrite] = us.pipe();
+  }
+
+  start(): void {
+    this.topUp();
+  }
+
+  get size(): number {
+    return this.workers.size;
+  }
+
+  /**
+   * Stops taking calls and waits for the workers to finish theirs: the listener is shut down (a
+   * new connect is refused, and the shim runs the call one-shot), every worker wakes, serves what
+   * the backlog still holds, and ends. The caller may remove the socket file and let a new engine
+   * bind while this runs.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    us.shutdownListener(this.opts.listenFd);
+    if (this.wakeWrite >= 0) {
+      us.closeFd(this.wakeWrite); // the read end now polls as hung up in every worker
+      this.wakeWrite = -1;
+    }
+    return new Promise((resolve) => {
+      this.allGone = () => {
+        us.closeFd(this.wakeRead);
+        us.closeFd(this.opts.listenFd);
+        resolve();
+      };
+      if (this.workers.size === 0) this.allGone();
+    });
+  }
+
+  private topUp(): void {
+    const { maxWorkers, spare } = this.opts;
+    while (!this.draining && this.workers.size < maxWorkers && Atomics.load(this.idle, 0) + this.starting < spare) this.spawn();
+  }
+
+  private spawn(): void {
+    // smol: a small JavaScriptCore heap per thread; each worker holds little between calls.
+    const worker = new Worker(this.opts.workerUrl, { smol: true, ref: true });
+    this.workers.add(worker);
+    this.peak = Math.max(this.peak, this.workers.size);
+    this.starting++;
+    let ready = false;
+    worker.addEventListener("message", (ev: MessageEvent<WorkerReport>) => {
+      const m = ev.data;
+      if (m.type === "ready") {
+        ready = true;
+        this.starting--;
+        this.topUp();
+      } else if (m.type === "busy") {
+        this.topUp();
+      } else {
+        if (m.exit === "stuck" || m.exit === "failed") this.opts.log.error("engine: a worker thread ended", { exit: m.exit });
+        else this.opts.log.debug("engine: a worker thread ended", { exit: m.exit });
+        // A stuck thread sits in a pod's netns: end it now rather than wait for it to unwind.
+        worker.terminate();
+      }
+    });
+    worker.addEventListener("error", (ev: ErrorEvent) => {
+      this.opts.log.error("engine: a worker thread failed", { error: ev.message });
+    });
+    worker.addEventListener("close", () => {
+      this.workers.delete(worker);
+      if (!ready) this.starting--;
+      if (this.draining) {
+        if (this.workers.size === 0) this.allGone?.();
+      } else if (!ready) {
+        this.opts.onBroken("a worker thread ended before it was ready");
+      } else {
+        this.topUp();
+      }
+    });
+    const init: WorkerInit = {
+      socketPath: this.opts.socketPath,
+      listenFd: this.opts.listenFd,
+      wakeFd: this.wakeRead,
+      idleMs: this.opts.idleMs,
+      keepIdle: this.opts.spare,
+      idle: this.idle.buffer as SharedArrayBuffer,
+      level: this.opts.level,
+    };
+    worker.postMessage(init);
+  }
+}

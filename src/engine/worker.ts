@@ -1,0 +1,57 @@
+/**
+ * Entry point of an engine worker thread (a second entry point of the compiled executable, see
+ * the Makefile). The pool (pool.ts) starts it and sends one WorkerInit; the thread then serves
+ * calls one at a time, blocking only itself, until the engine drains or the thread retires. No
+ * top-level await: bytecode builds need entry points without it.
+ */
+import * as fs from "node:fs";
+import { parentPort } from "node:worker_threads";
+import { StreamLogger } from "../log.ts";
+import { LinuxNetns } from "../netns/netns.ts";
+import * as sys from "../sys/libc.ts";
+import { productionDeps } from "../wiring.ts";
+import type { WorkerInit, WorkerReport } from "./pool.ts";
+import { checkNetns, serveUntilStopped } from "./server.ts";
+
+function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
+  const log = new StreamLogger((s) => void fs.writeSync(2, s), init.level, { component: "engine" });
+  // Opened here, on this thread, before any call: the netns this thread must be in between calls.
+  const home = new LinuxNetns().home();
+  const homeInode = fs.fstatSync(home.fd).ino;
+  const guard = (): boolean => {
+    const verdict = checkNetns(homeInode, {
+      currentInode: () => fs.statSync("/proc/thread-self/ns/net").ino,
+      enterHome: () => sys.setns(home.fd, sys.CLONE_NEWNET),
+    });
+    if (verdict === "restored") log.warn("engine: a worker thread was left in another netns after a call; brought back");
+    if (verdict === "stuck") log.error("engine: a worker thread is stuck in another netns; it stops serving");
+    return verdict !== "stuck";
+  };
+  const exit = serveUntilStopped(
+    { socketPath: init.socketPath, depsFor: productionDeps, log, allowedUid: 0 },
+    {
+      listenFd: init.listenFd,
+      wakeFd: init.wakeFd,
+      idleMs: init.idleMs,
+      keepIdle: init.keepIdle,
+      idle: new Int32Array(init.idle),
+      onReady: () => report({ type: "ready" }),
+      onBusy: () => report({ type: "busy" }),
+      guard,
+    },
+  );
+  report({ type: "exit", exit });
+
+}
+
+const port = parentPort;
+if (!port) throw new Error("src/engine/worker.ts runs only as a worker thread of `rdma engine`");
+port.once("message", (init: WorkerInit) => {
+  try {
+    run(init, (m) => port.postMessage(m));
+  } catch (e) {
+    // Anything thrown here is a bug in the loop itself (calls catch their own errors): say so and end the thread.
+    fs.writeSync(2, `rdma engine: worker failed: ${(e as Error).stack ?? e}\n`);
+    port.postMessage({ type: "exit", exit: "failed" } satisfies WorkerReport);
+  }
+});
