@@ -192,6 +192,16 @@ static int exec_one_shot(const unsigned char *in, size_t in_len, int consumed, c
 	return fail(5, "no engine answered (%s) and the one-shot engine %s cannot run: %s", why, path, strerror(errno));
 }
 
+/*
+ * The engine took the connection and went away without an answer: say so on stderr (a log line
+ * for the runtime, rare: an engine that died or restarted mid-call), then run the call one-shot.
+ */
+static int engine_lost(const unsigned char *in, size_t in_len, const char *why) {
+	fprintf(stderr, "rdma-shim: %s; running the call one-shot\n", why);
+	fflush(stderr);
+	return exec_one_shot(in, in_len, 1, why);
+}
+
 /* Connects to the engine; -1 with errno when nobody listens there. */
 static int connect_engine(const char *path) {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -257,8 +267,10 @@ int main(void) {
 		if (errno == ETIMEDOUT) return fail(11, "the engine at %s did not take the request within %lld ms; try again later", sock_path, (long long)timeout);
 		/* The engine went away before it had the whole request (EPIPE, or ECONNRESET when it was
 		 * killed with the connection in its backlog): it cannot have acted on it. */
+		char why[160];
+		snprintf(why, sizeof why, "the engine went away before it had the request (%s)", strerror(errno));
 		close(fd);
-		return exec_one_shot(in, in_len, 1, "the engine closed the connection before the request was sent");
+		return engine_lost(in, in_len, why);
 	}
 	shutdown(fd, SHUT_WR);
 
@@ -270,7 +282,7 @@ int main(void) {
 		 * still queued in a dead listener's backlog are reset, not closed) or refused us. It may have
 		 * acted on the request, but locks and idempotent verbs make a redo safe. */
 		close(fd);
-		return exec_one_shot(in, in_len, 1, err ? "the engine reset the connection without an answer" : "the engine closed the connection without an answer");
+		return engine_lost(in, in_len, err ? "the engine reset the connection without an answer" : "the engine closed the connection without an answer");
 	}
 	if (err == ETIMEDOUT)
 		return fail(11, "the engine at %s did not answer within %lld ms; try again later", sock_path, (long long)timeout);
