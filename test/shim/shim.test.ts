@@ -282,6 +282,17 @@ describe("shim and a reset connection (a killed engine)", () => {
     expect(r.status).toBe(7);
   });
 
+  test("a reset right after the whole answer: the answer counts, printed with its status", async () => {
+    const r = await runShimAgainstRaw("reset-after-answer", "cfg", (listenFd) => {
+      const fd = acceptReadingHeaderOnly(listenFd);
+      writeAll(fd, reply(4, '{"whole":true}\n', "log\n"), Date.now() + 10_000);
+      closeFd(fd);
+    });
+    expect(r.stdout).toBe('{"whole":true}\n');
+    expect(r.stderr).toBe("log\n");
+    expect(r.status).toBe(4);
+  });
+
   for (const [label, partial] of [
     ["part of the header", reply(0, '{"a":1}\n').subarray(0, 8)],
     ["the header and part of the body", reply(0, '{"cniVersion":"1.0.0"}\n').subarray(0, 20)],
