@@ -46,12 +46,13 @@ start_engine() {
 	done
 	check "engine $lives (pid $epid) listens on $SOCK" grep -q '"msg":"engine listening"' "$elog"
 }
-# until_served N SECONDS : waits until the running engine has answered N calls, at most SECONDS
+# until_served N SECONDS : waits until the running engine has answered N calls, at most SECONDS.
+# Polls twice a second: this loop runs at normal priority, and under emulation every grep is a
+# fork and exec that the niced pods would wait for.
 until_served() {
-	_i=0
-	while [ "$(served "$elog")" -lt "$1" ] && [ $_i -lt $(($2 * 10)) ]; do
-		sleep 0.1
-		_i=$((_i + 1))
+	_end=$(awk -v a="$(uptime_s)" -v b="$2" 'BEGIN { print int(a + b) }')
+	while [ "$(served "$elog")" -lt "$1" ] && [ "$(cut -d. -f1 /proc/uptime)" -lt "$_end" ]; do
+		sleep 0.5
 	done
 }
 # stop_engine SIGNAL : stops the engine under load and waits for it to be gone
@@ -63,7 +64,12 @@ stop_engine() {
 }
 
 # call K VERB : one call of pod K through the shim; appends "VERB ok|retry|fail" to K.calls and
-# checks where the device is after a successful one. Uses the pod's CONF, NS and RD.
+# checks where the device is after a successful one. Uses the pod's CONF, NS and RD. On the host
+# by its sysfs entry, not `rdma dev show`: in one run `rdma dev show` on the host, taken while
+# other pods' devices were moving, missed 6 devices that a DEL had just put back (the final
+# checks, with nothing moving, found all of them home; sysfs had not been checked). Perhaps the
+# dump of 257 devices, which comes in several batches: not verified. Both views are still compared
+# after every DEL and the mismatches printed ("observed: ..."); 0 in the next run.
 call() {
 	_out=$(printf '%s' "$CONF" | env CNI_COMMAND="$2" CNI_CONTAINERID="c$1" CNI_NETNS="$NS" \
 		CNI_IFNAME=net1 CNI_PATH="$CNI_BIN" "$CNI_BIN/rdma-thick" 2>>"$work/$1.err")
@@ -77,9 +83,11 @@ call() {
 	elif [ "$2" = ADD ] && ! in_ns "p$1" "$RD"; then
 		_kind=fail
 		_out="exit 0 but $RD is not in p$1"
-	elif [ "$2" = DEL ] && ! on_host "$RD"; then
+	elif [ "$2" = DEL ] && ! sysfs_host "$RD"; then
 		_kind=fail
 		_out="exit 0 but $RD is not on the host"
+	elif [ "$2" = DEL ] && ! on_host "$RD"; then
+		echo "$RD" >>"$work/$1.dumpmiss" # on the host by sysfs, missing from `rdma dev show`
 	fi
 	echo "$2 $_kind" >>"$work/$1.calls"
 	if [ $_kind != ok ]; then
@@ -137,7 +145,7 @@ rm -f $SOCK
 	while [ ! -e "$work/stop" ]; do
 		m=$(sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 		[ "$m" -lt "$low" ] && low=$m && echo "$low" >"$work/memlow"
-		sleep 1
+		sleep 2
 	done
 ) &
 start_engine
@@ -187,6 +195,8 @@ for f in "$work"/engine.*.log; do by_engine=$((by_engine + $(served "$f"))); don
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 echo "    figures: $calls calls in ${wall}s over $((TERMS + KILLS)) restarts ($TERMS SIGTERM, $KILLS SIGKILL) of the engine, $PODS pods"
 echo "    figures: $ok ok, $retry try-again-later (code 11), $failed failed; $by_engine answered by an engine, $((calls - by_engine)) by a one-shot run"
+dumpmiss=$(cat "$work"/*.dumpmiss 2>/dev/null | grep -c . || true)
+echo "    observed: after $dumpmiss successful DELs the device was on the host by sysfs but missing from the host's \`rdma dev show\`"
 echo "    figures: $lost calls lost by a stopped engine and run one-shot, $resets of them after a reset; lowest MemAvailable $(($(cat "$work/memlow") / 1024)) MiB"
 check "calls were made ($calls)" test "$calls" -gt "$((PODS * 2))"
 check "some calls fell back to one-shot while the engine was down ($((calls - by_engine)))" test "$((calls - by_engine))" -gt 0
