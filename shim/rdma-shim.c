@@ -102,9 +102,13 @@ static int send_all(int fd, const unsigned char *p, size_t n, int64_t deadline) 
 	return 0;
 }
 
-/* Reads exactly n bytes; returns n, or how many arrived before EOF, or -1. */
-static ssize_t recv_all(int fd, unsigned char *p, size_t n, int64_t deadline) {
+/*
+ * Reads exactly n bytes and returns how many arrived: n, or fewer when the stream ended (*err 0)
+ * or failed (*err the errno: ETIMEDOUT at the deadline, ECONNRESET when the peer reset it).
+ */
+static size_t recv_all(int fd, unsigned char *p, size_t n, int64_t deadline, int *err) {
 	size_t got = 0;
+	*err = 0;
 	while (got < n) {
 		ssize_t r = recv(fd, p + got, n - got, MSG_DONTWAIT);
 		if (r > 0) {
@@ -112,12 +116,12 @@ static ssize_t recv_all(int fd, unsigned char *p, size_t n, int64_t deadline) {
 		} else if (r == 0) {
 			break;
 		} else if (errno == EAGAIN) {
-			if (wait_fd(fd, POLLIN, deadline) < 0) return -1;
+			if (wait_fd(fd, POLLIN, deadline) < 0) return *err = errno, got;
 		} else if (errno != EINTR) {
-			return -1;
+			return *err = errno, got;
 		}
 	}
-	return (ssize_t)got;
+	return got;
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n) {
@@ -188,6 +192,16 @@ static int exec_one_shot(const unsigned char *in, size_t in_len, int consumed, c
 	return fail(5, "no engine answered (%s) and the one-shot engine %s cannot run: %s", why, path, strerror(errno));
 }
 
+/*
+ * The engine took the connection and went away without an answer: say so on stderr (a log line
+ * for the runtime, rare: an engine that died or restarted mid-call), then run the call one-shot.
+ */
+static int engine_lost(const unsigned char *in, size_t in_len, const char *why) {
+	fprintf(stderr, "rdma-shim: %s; running the call one-shot\n", why);
+	fflush(stderr);
+	return exec_one_shot(in, in_len, 1, why);
+}
+
 /* Connects to the engine; -1 with errno when nobody listens there. */
 static int connect_engine(const char *path) {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -251,31 +265,41 @@ int main(void) {
 	int64_t deadline = now_ms() + timeout;
 	if (send_all(fd, req, off, deadline) < 0) {
 		if (errno == ETIMEDOUT) return fail(11, "the engine at %s did not take the request within %lld ms; try again later", sock_path, (long long)timeout);
-		/* the engine went away before it had the whole request: it cannot have acted on it */
+		/* The engine went away before it had the whole request (EPIPE, or ECONNRESET when it was
+		 * killed with the connection in its backlog): it cannot have acted on it. */
+		char why[160];
+		snprintf(why, sizeof why, "the engine went away before it had the request (%s)", strerror(errno));
 		close(fd);
-		return exec_one_shot(in, in_len, 1, "the engine closed the connection before the request was sent");
+		return engine_lost(in, in_len, why);
 	}
 	shutdown(fd, SHUT_WR);
 
 	unsigned char hdr[REPLY_HEADER];
-	ssize_t got = recv_all(fd, hdr, sizeof hdr, deadline);
-	if (got == 0) {
-		/* EOF before any answer: the engine crashed or refused us. Locks and idempotent verbs make a redo safe. */
+	int err;
+	size_t got = recv_all(fd, hdr, sizeof hdr, deadline, &err);
+	if (got == 0 && (err == 0 || err == ECONNRESET)) {
+		/* Nothing of an answer, then EOF or a reset: the engine crashed, was killed (the connections
+		 * still queued in a dead listener's backlog are reset, not closed) or refused us. It may have
+		 * acted on the request, but locks and idempotent verbs make a redo safe. */
 		close(fd);
-		return exec_one_shot(in, in_len, 1, "the engine closed the connection without an answer");
+		return engine_lost(in, in_len, err ? "the engine reset the connection without an answer" : "the engine closed the connection without an answer");
 	}
-	if (got < 0 && errno == ETIMEDOUT)
+	if (err == ETIMEDOUT)
 		return fail(11, "the engine at %s did not answer within %lld ms; try again later", sock_path, (long long)timeout);
-	if (got < 0) return fail(5, "reading the engine's answer: %s", strerror(errno));
-	if ((size_t)got < sizeof hdr || memcmp(hdr, "RCR1", 4) != 0) return fail(5, "malformed answer from the engine (bad header)");
+	/* Part of an answer came: the engine acted on the call, and what it answered is lost. */
+	if (err) return fail(5, "reading the engine's answer after %zu bytes: %s", got, strerror(err));
+	if (got < sizeof hdr || memcmp(hdr, "RCR1", 4) != 0) return fail(5, "malformed answer from the engine (bad header)");
 	uint32_t status = get32(hdr + 4), out_len = get32(hdr + 8), err_len = get32(hdr + 12);
 	if (status > 255 || out_len > MAX_STDOUT || err_len > MAX_STDERR)
 		return fail(5, "malformed answer from the engine (status %u, %u bytes of stdout, %u of stderr)", status, out_len, err_len);
 	unsigned char *body = malloc((size_t)out_len + err_len + 1);
 	if (!body) return fail(5, "out of memory");
-	got = recv_all(fd, body, (size_t)out_len + err_len + 1, deadline);
-	if (got < 0 && errno == ETIMEDOUT) return fail(11, "the engine's answer stalled for %lld ms; try again later", (long long)timeout);
-	if (got != (ssize_t)out_len + err_len) return fail(5, "malformed answer from the engine (%zd bytes of body, want %u)", got, out_len + err_len);
+	got = recv_all(fd, body, (size_t)out_len + err_len + 1, deadline, &err);
+	if (err == ETIMEDOUT) return fail(11, "the engine's answer stalled for %lld ms; try again later", (long long)timeout);
+	/* A reset once the whole announced answer is here (instead of EOF) loses nothing of it. */
+	if (err == ECONNRESET && got == (size_t)out_len + err_len) err = 0;
+	if (err) return fail(5, "reading the engine's answer after %zu bytes: %s", sizeof hdr + got, strerror(err));
+	if (got != (size_t)out_len + err_len) return fail(5, "malformed answer from the engine (%zu bytes of body, want %u)", got, out_len + err_len);
 	if (write_all(2, body + out_len, err_len) < 0) { /* stderr is advisory */ }
 	if (write_all(1, body, out_len) < 0) return 1;
 	return (int)status;

@@ -34,14 +34,18 @@ const daemonset = load("deployment/rdma-cni-daemonset.yaml");
 const podSpec = at(daemonset, "spec", "template", "spec") as Obj;
 type Mount = { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string };
 type Volume = { name: string; hostPath?: { path: string; type?: string } };
-const containers = podSpec.containers as Obj[];
-const byName = (name: string): Obj => {
-  const c = containers.find((x) => x.name === name);
+const initContainers = (podSpec.initContainers ?? []) as Obj[];
+const longRunning = podSpec.containers as Obj[];
+/** Every container of the pod, init containers first. */
+const containers = [...initContainers, ...longRunning];
+const byName = (list: Obj[], name: string): Obj => {
+  const c = list.find((x) => x.name === name);
   if (!c) throw new Error(`no container ${name}`);
   return c;
 };
-const installer = byName("rdma-cni");
-const engine = byName("engine");
+const installer = byName(initContainers, "install");
+const engine = byName(longRunning, "engine");
+const ENGINE_CHECK = ["/rdma", "engine", "--check", "--socket", DEFAULT_ENGINE_SOCKET];
 const volumes = podSpec.volumes as Volume[];
 const mountsOf = (c: Obj) => (c.volumeMounts ?? []) as Mount[];
 /** The host path a container sees at `mountPath`, and how it is mounted. */
@@ -88,13 +92,14 @@ describe("DaemonSet", () => {
     expect(podSpec.priorityClassName).toBe("system-node-critical");
   });
 
-  test("runs two containers from the same image: the installer and the engine", () => {
-    expect(containers.map((c) => c.name)).toEqual(["rdma-cni", "engine"]);
+  test("runs the installer as the one init container and the engine as the one container, from the same image", () => {
+    expect(initContainers.map((c) => c.name)).toEqual(["install"]);
+    expect(longRunning.map((c) => c.name)).toEqual(["engine"]);
     expect(engine.image).toBe(image);
   });
 
-  test("runs the installer directly, with no shell", () => {
-    expect(installer.command).toEqual(["/rdma", "install"]);
+  test("runs the installer directly, with no shell, to completion (an init container that sleeps would block the engine)", () => {
+    expect(installer.command).toEqual(["/rdma", "install", "--no-sleep"]);
     const args = (installer.args ?? []) as string[];
     expect(args.join(" ")).not.toMatch(/\bsh\b|bash|&&|;/);
     // the image's /rdma-shim is installed by default; nothing turns it off
@@ -124,6 +129,14 @@ describe("DaemonSet", () => {
     expect(at(sc, "capabilities", "drop")).toEqual(["ALL"]);
     expect([...(at(sc, "capabilities", "add") as string[])].sort()).toEqual(["NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"]);
     expect(sc.procMount ?? "Default").toBe("Default");
+  });
+
+  test("no container holds a capability or host namespace the engine does not: the pod's privileges are the engine's", () => {
+    const added = (c: Obj) => (at(c, "securityContext", "capabilities", "add") ?? []) as string[];
+    for (const c of containers) for (const cap of added(c)) expect(added(engine)).toContain(cap);
+    // the installer is done before the engine starts: no restartable (sidecar) init container
+    expect(installer.restartPolicy).toBeUndefined();
+    for (const probe of ["readinessProbe", "livenessProbe", "startupProbe", "lifecycle"]) expect(installer[probe]).toBeUndefined();
   });
 
   test("shares the host's network and PID namespaces (the engine's netns is where devices go back), not its IPC", () => {
@@ -231,16 +244,36 @@ describe("DaemonSet", () => {
     for (const c of containers) for (const m of mountsOf(c)) expect(m.mountPropagation ?? "None").not.toBe("Bidirectional");
   });
 
-  test("has no readiness probe while `rdma engine` has no check mode to probe with", () => {
-    const engineSource = fs.readFileSync(`${ROOT}/src/engine/main.ts`, "utf8");
-    if (!engineSource.includes("--check")) expect(engine.readinessProbe).toBeUndefined();
-    for (const c of containers) {
-      for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"]) {
-        const command = c[probe] === undefined ? undefined : (at(c, probe, "exec", "command") as string[] | undefined);
-        // the image has no shell: a probe can only run /rdma
-        if (command) expect(command[0]).toBe("/rdma");
-      }
+  test("probes the engine's readiness and liveness with `rdma engine --check` on the socket the shim uses", () => {
+    for (const probe of ["readinessProbe", "livenessProbe"]) {
+      // the image has no shell: a probe runs /rdma itself, which sends a real CNI VERSION request
+      expect(at(engine, probe, "exec", "command")).toEqual(ENGINE_CHECK);
+      expect(at(engine, probe, "httpGet")).toBeUndefined();
+      expect(at(engine, probe, "tcpSocket")).toBeUndefined();
     }
+    expect(engine.startupProbe).toBeUndefined();
+  });
+
+  test("restarts the engine only after a minute without an answer, each check waiting behind the calls in service", () => {
+    const seconds = (probe: string, key: string, dflt: number) => (at(engine, probe, key) as number | undefined) ?? dflt;
+    // Kubernetes' defaults: period 10 s, timeout 1 s, failureThreshold 3, initialDelay 0
+    const live = { period: seconds("livenessProbe", "periodSeconds", 10), timeout: seconds("livenessProbe", "timeoutSeconds", 1), failures: seconds("livenessProbe", "failureThreshold", 3) };
+    // a check queues behind a call that may wait 10 s for a device lock: the timeout covers that
+    expect(live.timeout).toBeGreaterThanOrEqual(10);
+    expect(live.timeout).toBeLessThan(live.period);
+    expect(live.period * live.failures).toBeGreaterThanOrEqual(60);
+    const ready = { period: seconds("readinessProbe", "periodSeconds", 10), timeout: seconds("readinessProbe", "timeoutSeconds", 1) };
+    expect(ready.timeout).toBeGreaterThanOrEqual(5);
+    expect(ready.timeout).toBeLessThanOrEqual(ready.period);
+    // the rollout counts a node as done only once its new engine has been ready for a while
+    expect(at(daemonset, "spec", "minReadySeconds") as number).toBeGreaterThanOrEqual(ready.period);
+  });
+
+  test("gives the engine's drain a grace period above a call's longest lock wait (10 s) and a move", () => {
+    const grace = podSpec.terminationGracePeriodSeconds as number;
+    expect(grace).toBeGreaterThanOrEqual(20);
+    // a rolling update of every node waits this long per batch at worst: keep it bounded
+    expect(grace).toBeLessThanOrEqual(60);
   });
 
   test("names the image with a registry and the package's version as tag", () => {
@@ -262,6 +295,7 @@ describe("the image reference", () => {
     const text = fs.readFileSync(`${ROOT}/deployment/rdma-cni-daemonset.yaml`, "utf8");
     expect(text.split(image)).toHaveLength(2);
     expect(text.match(/^\s*image:/gm)).toHaveLength(containers.length);
+    expect(containers.length).toBe(2);
     expect(text.match(/^\s*image: \*image$/gm)).toHaveLength(containers.length - 1);
   });
 

@@ -4,11 +4,12 @@
  * it prints, and what it does when the engine is missing, dead, slow or talks nonsense.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { dlopen, FFIType } from "bun:ffi";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import { decodeEnv, decodeRequestHeader, encodeReply, REQUEST_HEADER_BYTES } from "../../src/engine/protocol.ts";
-import { closeFd, listenUnix } from "../../src/sys/unix-socket.ts";
+import { accept, closeFd, listenUnix, readExactly, writeAll } from "../../src/sys/unix-socket.ts";
 import { buildShim } from "./build.ts";
 
 let tmp: string;
@@ -180,6 +181,7 @@ describe("shim falls back to the one-shot engine", () => {
   test("no socket: execs the engine next to it with the whole environment and stdin (replayed)", async () => {
     const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: `${tmp}/none.sock`, CNI_COMMAND: "ADD", OTHER: "kept" }, "the-config");
     expect(r.stdout).toBe("one-shot CNI_COMMAND=ADD OTHER=kept stdin=the-config\n");
+    expect(r.stderr).toBe(""); // no engine is a normal state (a node without the DaemonSet): nothing to log
     expect(r.status).toBe(7);
   });
 
@@ -194,6 +196,7 @@ describe("shim falls back to the one-shot engine", () => {
     const eng = await fakeEngine("closes", (s) => s.end());
     const r = await runShim({ RDMA_CNI_ENGINE_SOCKET: eng.path, CNI_COMMAND: "ADD" }, "replayed-config");
     eng.close();
+    expect(r.stderr).toBe("rdma-shim: the engine closed the connection without an answer; running the call one-shot\n");
     expect(r.stdout).toBe("one-shot CNI_COMMAND=ADD OTHER= stdin=replayed-config\n");
     expect(r.status).toBe(7);
   });
@@ -208,4 +211,102 @@ describe("shim falls back to the one-shot engine", () => {
     expect(r.json.code).toBe(5);
     expect(String(r.json.msg)).toContain(`${lone}/rdma-engine`);
   });
+});
+
+/**
+ * A fake engine on raw sockets (bun:ffi), for what node:net cannot do: leave a connection in the
+ * backlog, or close an accepted one with the request unread, which a unix stream socket turns into
+ * a reset (the client's read fails with ECONNRESET, as when an engine is killed).
+ */
+const rawLibc = dlopen("libc.so.6", { poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 } }).symbols;
+const POLLIN = 1;
+
+/** Waits (a bounded time, never blocking the test for good) until fd is readable: a connection is queued, or data came. */
+function waitReadable(fd: number, ms = 10_000): void {
+  const pfd = new Int32Array([fd, POLLIN]);
+  if (rawLibc.poll(pfd, 1, ms) !== 1) throw new Error(`nothing arrived on fd ${fd} within ${ms} ms`);
+}
+
+/** Starts the shim against a raw listener, lets `engine` act on the listening fd, then closes it. */
+async function runShimAgainstRaw(name: string, stdin: string | Uint8Array<ArrayBuffer>, engine: (listenFd: number) => Promise<void> | void) {
+  const path = `${tmp}/${name}.sock`;
+  fs.rmSync(path, { force: true });
+  const listenFd = listenUnix(path, 4);
+  const run = runShim({ RDMA_CNI_ENGINE_SOCKET: path, CNI_COMMAND: "ADD" }, stdin);
+  try {
+    await engine(listenFd);
+  } finally {
+    closeFd(listenFd); // a connection still queued is reset now
+  }
+  return await run;
+}
+
+/** Accepts the shim's connection and reads only the request's header, leaving the rest unread. */
+function acceptReadingHeaderOnly(listenFd: number): number {
+  waitReadable(listenFd);
+  const fd = accept(listenFd);
+  expect(readExactly(fd, REQUEST_HEADER_BYTES, Date.now() + 10_000)).toHaveLength(REQUEST_HEADER_BYTES);
+  waitReadable(fd); // the rest of the request is queued: closing now resets the connection
+  return fd;
+}
+
+describe("shim and a reset connection (a killed engine)", () => {
+  test("a listener closed with the connection still in its backlog: one-shot, with stdin replayed", async () => {
+    const r = await runShimAgainstRaw("backlog", "config-from-the-backlog", async (listenFd) => {
+      waitReadable(listenFd); // the shim's connection is queued
+      await Bun.sleep(200); // and its request, sent right after connect, sits in that connection
+    });
+    expect(r.stderr).toBe("rdma-shim: the engine reset the connection without an answer; running the call one-shot\n");
+    expect(r.stdout).toBe("one-shot CNI_COMMAND=ADD OTHER= stdin=config-from-the-backlog\n");
+    expect(r.status).toBe(7);
+  });
+
+  test("a reset before any byte of the answer: one-shot, with stdin replayed", async () => {
+    const r = await runShimAgainstRaw("reset-before-answer", "config-reset", (listenFd) => closeFd(acceptReadingHeaderOnly(listenFd)));
+    expect(r.stderr).toBe("rdma-shim: the engine reset the connection without an answer; running the call one-shot\n");
+    expect(r.stdout).toBe("one-shot CNI_COMMAND=ADD OTHER= stdin=config-reset\n");
+    expect(r.status).toBe(7);
+  });
+
+  test("a reset while the request is still being sent: one-shot, with all of stdin replayed", async () => {
+    const big = "x".repeat(3 * 1024 * 1024); // more than a unix socket buffers: the shim is still sending
+    const r = await runShimAgainstRaw("reset-while-sending", big, (listenFd) => {
+      waitReadable(listenFd);
+      const fd = accept(listenFd);
+      readExactly(fd, REQUEST_HEADER_BYTES, Date.now() + 10_000);
+      closeFd(fd);
+    });
+    // EPIPE or ECONNRESET, whichever send meets first
+    expect(r.stderr).toMatch(/^rdma-shim: the engine went away before it had the request \((Broken pipe|Connection reset by peer)\); running the call one-shot\n$/);
+    expect(r.stdout).toBe(`one-shot CNI_COMMAND=ADD OTHER= stdin=${big}\n`);
+    expect(r.status).toBe(7);
+  });
+
+  test("a reset right after the whole answer: the answer counts, printed with its status", async () => {
+    const r = await runShimAgainstRaw("reset-after-answer", "cfg", (listenFd) => {
+      const fd = acceptReadingHeaderOnly(listenFd);
+      writeAll(fd, reply(4, '{"whole":true}\n', "log\n"), Date.now() + 10_000);
+      closeFd(fd);
+    });
+    expect(r.stdout).toBe('{"whole":true}\n');
+    expect(r.stderr).toBe("log\n");
+    expect(r.status).toBe(4);
+  });
+
+  for (const [label, partial] of [
+    ["part of the header", reply(0, '{"a":1}\n').subarray(0, 8)],
+    ["the header and part of the body", reply(0, '{"cniVersion":"1.0.0"}\n').subarray(0, 20)],
+  ] as const) {
+    test(`a reset after ${label} of the answer: an I/O error (code 5), no one-shot run`, async () => {
+      const r = await runShimAgainstRaw("reset-mid-answer", "cfg", (listenFd) => {
+        const fd = acceptReadingHeaderOnly(listenFd);
+        writeAll(fd, partial, Date.now() + 10_000);
+        closeFd(fd);
+      });
+      expect(r.status).toBe(1);
+      expect(r.json.code).toBe(5);
+      expect(String(r.json.msg)).toBe(`rdma-shim: reading the engine's answer after ${partial.length} bytes: Connection reset by peer`);
+      expect(r.stdout).not.toContain("one-shot");
+    });
+  }
 });
