@@ -28,7 +28,7 @@ run_viewer c-sf rdma-sf0
 check_pm "podman run -d --network rdma-sf0"
 assert_in_container c-sf simsf0 rdma-sf0 rdma_sim.sf.0
 check_not "sfnet0 not on the host" netdev_host sfnet0
-pm rm -f c-sf
+pm rm -f -t 0 c-sf
 check_pm "podman rm -f"
 assert_all_home
 check "sfnet0 back on the host" netdev_host sfnet0
@@ -46,7 +46,7 @@ assert_all_home
 run_viewer c-eng rdma-vf0
 check_pm "podman run -d --network rdma-vf0"
 assert_in_container c-eng simpci0 rdma-vf0 0000:00:04.0
-pm rm -f c-eng
+pm rm -f -t 0 c-eng
 check_pm "podman rm -f"
 assert_all_home
 check_eq "the engine served both ADDs" 2 "$(engine_served ADD)"

@@ -6,7 +6,7 @@ section "podman rm -f"
 run_viewer c1 rdma-vf0
 check_pm "podman run -d"
 assert_in_container c1 simpci0 rdma-vf0 0000:00:04.0
-pm rm -f c1
+pm rm -f -t 0 c1
 check_pm "podman rm -f"
 assert_all_home
 

@@ -16,6 +16,6 @@ ns=$(podman_netns | head -n 1)
 check "simsf1 in the pod's netns" in_ns "$ns" simsf1
 check_not "simsf1 not on the host" on_host simsf1
 check_eq "one attachment record (the pod's)" 1 "$(record_count)"
-pm pod rm -f p1
+pm pod rm -f -t 0 p1
 check_pm "podman pod rm -f"
 assert_all_home

@@ -13,7 +13,7 @@ assert_in_container k1 simpci0 rdma-vf0 0000:00:04.0
 check_eq "the engine served the ADD" 1 "$(engine_served ADD)"
 kill -9 "$ENGINE_PID"
 wait "$ENGINE_PID" 2>/dev/null
-pm rm -f k1
+pm rm -f -t 0 k1
 check_pm "podman rm -f (the engine dead: one-shot fallback)"
 assert_all_home
 
