@@ -58,7 +58,7 @@ run_viewer() {
 	VIEW_ID=$PM_OUT
 	[ "$PM_RC" = 0 ] || pm_show
 	_i=0
-	while [ ! -e "/tmp/view-$_n/done" ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
+	while [ "$PM_RC" = 0 ] && [ ! -e "/tmp/view-$_n/done" ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
 	VIEW_RDMA=$(rdma_names <"/tmp/view-$_n/rdma" 2>/dev/null)
 	VIEW_SYSFS=$(tr '\n' ' ' <"/tmp/view-$_n/sysfs" 2>/dev/null | sed 's/ $//')
 }
