@@ -20,7 +20,7 @@ echo "    (a exited $ra, b exited $rb)"
 if [ $ra = 0 ]; then win=a lose=b; else win=b lose=a; fi
 check_eq "exactly one podman run succeeded" 1 "$( (echo $ra; echo $rb) | grep -cx 0)"
 sed 's/^/    loser: /' /tmp/$lose.err | head -n 5
-check "the loser's error is host-device's (its netdev is gone)" grep -q 'host-device' /tmp/$lose.err
+check "the loser's error is host-device's ADD (its netdev is gone)" grep -q 'Error: plugin type="host-device" failed (add)' /tmp/$lose.err
 i=0
 while [ ! -s /tmp/view-$win/rdma ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check_eq "the winner ($win) sees exactly simpci1" simpci1 "$(rdma_names </tmp/view-$win/rdma)"
