@@ -59,8 +59,8 @@ run_viewer() {
 	[ "$PM_RC" = 0 ] || pm_show
 	_i=0
 	while [ "$PM_RC" = 0 ] && [ ! -e "/tmp/view-$_n/done" ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
-	VIEW_RDMA=$(rdma_names <"/tmp/view-$_n/rdma" 2>/dev/null)
-	VIEW_SYSFS=$(tr '\n' ' ' <"/tmp/view-$_n/sysfs" 2>/dev/null | sed 's/ $//')
+	VIEW_RDMA=$(rdma_names 2>/dev/null <"/tmp/view-$_n/rdma")
+	VIEW_SYSFS=$(tr '\n' ' ' 2>/dev/null <"/tmp/view-$_n/sysfs" | sed 's/ $//')
 }
 
 # assert_in_container NAME DEV NETWORK DEVICEID : the running container (just started by
