@@ -271,7 +271,7 @@ tb_build_base() {
 }
 
 # Everything a boot needs, built or fetched once. Sets TB_KVER TB_KDIR TB_MODULE TB_BASE, and
-# TB_ACCEL TB_ACCEL_ARGS (tb_choose_accel).
+# TB_ACCEL TB_ACCEL_ARGS (tb_choose_accel); with TB_WANT_PODMAN=1 also TB_PODMAN_CPIO.
 tb_prepare() {
 	tb_host_pkgs
 	mkdir -p "$TB_CACHE"
@@ -282,6 +282,7 @@ tb_prepare() {
 	tb_prepare_busybox
 	tb_build_module
 	tb_build_base
+	[ "${TB_WANT_PODMAN:-0}" = 1 ] && tb_prepare_podman
 	tb_choose_accel
 	flock -u 8
 	exec 8>&-
@@ -395,4 +396,124 @@ tb_plugin_cpio() {
 	rm -rf "$stage"
 	# keep only the newest few
 	ls -1t "$TB_CACHE"/initramfs/plugin-*.cpio | tail -n +4 | xargs -r rm -f
+}
+
+# --- podman (test/vm/run --podman) ---------------------------------------------------------
+# Debian's podman with its CNI backend, unpacked with dpkg -x into the cache, in an initramfs
+# fragment of its own that only the podman boot carries:
+#   podman/<key>/podman.cpio   the packages' files, the configs of test/vm/guest/podman, and
+#                              the image's rootfs as a tarball (/usr/share/testbed/rdma-image.tar)
+#
+# The packages: TB_PODMAN_ROOTS and what they depend on (Depends and Pre-Depends, first
+# alternative, recursively, `apt-cache depends --important`), less TB_PODMAN_SKIP. With Debian
+# 12's lists that is 39 packages, libc6 among them (podman needs its libm, which the guest
+# lacks), about 45 MB unpacked.
+TB_PODMAN_ROOTS="podman crun conmon catatonit golang-github-containers-common golang-github-containers-image"
+# Packages the guest does without: host-device is already there and netavark is the other network
+# backend; dpkg, tar, perl-base, debconf, adduser, passwd, init-system-helpers, lsb-base and the
+# usrmerge helpers only serve package installation; gnupg (libgpgme11's) and dmsetup
+# (libdevmapper's) are programs podman does not run with an insecureAcceptAnything policy and the
+# vfs storage driver.
+TB_PODMAN_SKIP="containernetworking-plugins netavark dpkg tar perl-base debconf adduser passwd
+init-system-helpers lsb-base usr-is-merged usrmerge gnupg dmsetup"
+
+# The package names, one line, resolved once per state of the package lists.
+tb_podman_packages() {
+	local pkgs
+	if pkgs=$(tb_memo_get podman-packages); then
+		echo "$pkgs" | tr ',' ' '
+		return 0
+	fi
+	pkgs=$(tb_podman_packages_uncached)
+	[ -n "$pkgs" ] || tb_die "cannot resolve podman's packages (apt-cache depends $TB_PODMAN_ROOTS)"
+	tb_memo_put podman-packages "$(echo $pkgs | tr ' ' ',')"
+	echo $pkgs
+}
+
+tb_podman_packages_uncached() {
+	local level=$TB_PODMAN_ROOTS seen=" " next d p
+	apt-cache policy podman 2>/dev/null | grep -q 'Candidate: [0-9]' || tb_apt_update
+	while [ -n "$level" ]; do
+		for p in $level; do seen="$seen$p "; done
+		next=" "
+		# one call per level; "|Depends: a" then "Depends: b" is "a or b": take a
+		for d in $(apt-cache depends --important $level 2>/dev/null | awk '
+			/^[^ ]/ { alt = 0; next }
+			/^ *\|(Pre)?Depends:/ { if (!alt) print $2; alt = 1; next }
+			/^ *(Pre)?Depends:/ { if (!alt) print $2; alt = 0; next }' | sort -u); do
+			case "$d" in "<"*) continue ;; esac # virtual (container-network-stack)
+			case " $(echo $TB_PODMAN_SKIP) $seen$next" in *" $d "*) continue ;; esac
+			next="$next$d "
+		done
+		level=$(echo $next)
+	done
+	echo $seen | tr ' ' '\n' | LC_ALL=C sort | tr '\n' ' '
+}
+
+# The image's rootfs: busybox and iproute2's rdma with their libraries.
+tb_podman_image_tar() {
+	local out=$1 root
+	root=$(mktemp -d /tmp/rdma-image.XXXXXX)
+	mkdir -p "$root"/{bin,usr/sbin,proc,sys,dev,run,tmp,etc}
+	tb_copy_with_libs "$root" "$TB_BUSYBOX_DIR/root/bin/busybox" /bin/busybox
+	for name in sh ls cat sleep echo true false test grep sed readlink; do ln -s busybox "$root/bin/$name"; done
+	tb_copy_with_libs "$root" /usr/bin/rdma /usr/sbin/rdma
+	echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+	echo "root:x:0:" >"$root/etc/group"
+	tar -C "$root" --numeric-owner --owner=0 --group=0 -cf "$out" .
+	rm -rf "$root"
+}
+
+# Fetch and unpack podman's packages, build the fragment (once per set of .debs and configs).
+# Sets TB_PODMAN_CPIO.
+tb_prepare_podman() {
+	local pkgs p file missing="" debs="" key dir stage
+	pkgs=$(tb_podman_packages)
+	for p in $pkgs; do
+		if file=$(tb_memo_get "deb:$p") && [ -e "$file" ]; then debs="$debs $file"; else missing="$missing $p"; fi
+	done
+	if [ -n "$missing" ]; then
+		# one apt-get download for all that are missing (candidate versions)
+		mkdir -p "$TB_CACHE/debs/tmp"
+		tb_log "downloading podman's packages:$missing"
+		# shellcheck disable=SC2086
+		(cd "$TB_CACHE/debs/tmp" && apt-get download -q $missing >/dev/null 2>&1) ||
+			(tb_apt_update && cd "$TB_CACHE/debs/tmp" && apt-get download -q $missing >/dev/null) ||
+			tb_die "apt-get download$missing failed"
+		for p in $missing; do
+			file=$(ls -1 "$TB_CACHE/debs/tmp/${p}_"*.deb 2>/dev/null | head -n 1)
+			[ -n "$file" ] || tb_die "apt-get download $p left no .deb"
+			mv "$file" "$TB_CACHE/debs/"
+			file=$TB_CACHE/debs/$(basename "$file")
+			tb_memo_put "deb:$p" "$file"
+			debs="$debs $file"
+		done
+	fi
+	key=$( (
+		for file in $debs; do basename "$file"; done | LC_ALL=C sort
+		echo "$TB_BUSYBOX_DIR"
+		dpkg-query -W iproute2 libc6
+		cat "$TB_VM_DIR/guest/podman/"* "$TB_VM_DIR/lib.sh"
+	) | sha256sum | cut -c1-16)
+	dir=$TB_CACHE/podman/$key
+	TB_PODMAN_CPIO=$dir/podman.cpio
+	[ -e "$TB_PODMAN_CPIO" ] && return 0
+	tb_log "building the podman fragment ($(echo $pkgs | wc -w) packages)"
+	rm -rf "$dir.tmp"
+	stage=$dir.tmp/stage
+	mkdir -p "$stage"
+	for file in $debs; do dpkg -x "$file" "$stage" || tb_die "dpkg -x $file failed"; done
+	# the default bridge network needs plugins the guest lacks: only the test networks are there
+	rm -f "$stage"/etc/cni/net.d/*
+	rm -rf "$stage"/usr/share/{doc,man,info,locale,lintian,bash-completion,zsh,fish,bug,gitlab-ci,common-licenses}
+	mkdir -p "$stage/etc/containers" "$stage/etc/cni/net.d" "$stage/usr/share/testbed" "$stage/etc/testbed"
+	cp "$TB_VM_DIR/guest/podman/containers.conf" "$TB_VM_DIR/guest/podman/storage.conf" \
+		"$TB_VM_DIR/guest/podman/policy.json" "$stage/etc/containers/"
+	cp "$TB_VM_DIR/guest/podman/setup.sh" "$stage/etc/testbed/podman-setup.sh"
+	tb_podman_image_tar "$stage/usr/share/testbed/rdma-image.tar"
+	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$dir.tmp/podman.cpio"
+	rm -rf "$stage" "$dir"
+	mv "$dir.tmp" "$dir"
+	# keep only the newest few
+	ls -1dt "$TB_CACHE"/podman/*/ | tail -n +3 | xargs -r rm -rf
 }
