@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import { decodeEnv, decodeRequestHeader, encodeReply, REQUEST_HEADER_BYTES } from "../../src/engine/protocol.ts";
-import { accept, closeFd, listenUnix, readExactly, writeAll } from "../../src/sys/unix-socket.ts";
+import { acceptNow, closeFd, listenUnix, readExactly, writeAll } from "../../src/sys/unix-socket.ts";
 import { buildShim } from "./build.ts";
 
 let tmp: string;
@@ -239,6 +239,13 @@ async function runShimAgainstRaw(name: string, stdin: string | Uint8Array<ArrayB
     closeFd(listenFd); // a connection still queued is reset now
   }
   return await run;
+}
+
+/** The connection waitReadable saw queued (the listener is non-blocking, as the engine's workers need). */
+function accept(listenFd: number): number {
+  const fd = acceptNow(listenFd);
+  if (fd === undefined) throw new Error("no connection queued on the listener");
+  return fd;
 }
 
 /** Accepts the shim's connection and reads only the request's header, leaving the rest unread. */
