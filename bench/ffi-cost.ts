@@ -3,20 +3,8 @@
  * runs it in the test VM): dlopen of libc with the plugin's nine symbols at once, one dlopen per
  * symbol, or one symbol alone, and the first call. usage: ffi-cost all|each|one
  */
-import { dlopen, FFIType } from "bun:ffi";
-
-const { i32, u32, u64, i64, ptr } = FFIType;
-const SYMBOLS = {
-  socket: { args: [i32, i32, i32], returns: i32 },
-  send: { args: [i32, ptr, u64, i32], returns: i64 },
-  recv: { args: [i32, ptr, u64, i32], returns: i64 },
-  setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
-  close: { args: [i32], returns: i32 },
-  setns: { args: [i32, i32], returns: i32 },
-  flock: { args: [i32, i32], returns: i32 },
-  ioctl: { args: [i32, u64, u64], returns: i32 },
-  __errno_location: { args: [], returns: ptr },
-} as const;
+import { dlopen } from "bun:ffi";
+import { LIBC_SYMBOLS as SYMBOLS } from "../src/sys/libc.ts";
 
 const mode = process.argv[2] ?? "all";
 const t0 = performance.now();

@@ -6,19 +6,22 @@ import { dlopen, FFIType, read } from "bun:ffi";
 
 const { i32, u32, u64, i64, ptr } = FFIType;
 
+/** The plugin's libc symbols; bench/ffi-cost.ts measures what loading exactly this set costs. */
+export const LIBC_SYMBOLS = {
+  socket: { args: [i32, i32, i32], returns: i32 },
+  send: { args: [i32, ptr, u64, i32], returns: i64 },
+  recv: { args: [i32, ptr, u64, i32], returns: i64 },
+  setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  setns: { args: [i32, i32], returns: i32 },
+  flock: { args: [i32, i32], returns: i32 },
+  ioctl: { args: [i32, u64, u64], returns: i32 },
+  __errno_location: { args: [], returns: ptr },
+} as const;
+
 let lib: ReturnType<typeof open> | undefined;
 function open() {
-  return dlopen("libc.so.6", {
-    socket: { args: [i32, i32, i32], returns: i32 },
-    send: { args: [i32, ptr, u64, i32], returns: i64 },
-    recv: { args: [i32, ptr, u64, i32], returns: i64 },
-    setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
-    close: { args: [i32], returns: i32 },
-    setns: { args: [i32, i32], returns: i32 },
-    flock: { args: [i32, i32], returns: i32 },
-    ioctl: { args: [i32, u64, u64], returns: i32 },
-    __errno_location: { args: [], returns: ptr },
-  });
+  return dlopen("libc.so.6", LIBC_SYMBOLS);
 }
 function libc() {
   lib ??= open();
