@@ -21,19 +21,21 @@ export const DEFAULT_ENGINE_SOCKET = "/run/rdma-cni/engine.sock";
 export const DEFAULT_MAX_WORKERS = 16;
 /** Idle threads kept ready (and started ahead of need while calls arrive). */
 const SPARE_WORKERS = 4;
-/** A thread idle this long ends, down to the spare ones. */
-const WORKER_IDLE_MS = 60_000;
+/** A thread idle this long may end: one per this time, down to the spare ones. */
+const DEFAULT_WORKER_IDLE_MS = 60_000;
 /** How long a new engine waits for the previous one (draining after SIGTERM) to let go of the socket. */
 const DEFAULT_LOCK_WAIT_MS = 10_000;
 
-const USAGE = `usage: rdma engine [--socket PATH] [--max-workers N] [--lock-wait-ms N] [--log-level error|warn|info|debug]
+const USAGE = `usage: rdma engine [--socket PATH] [--max-workers N] [--worker-idle-ms N] [--lock-wait-ms N]
+                   [--log-level error|warn|info|debug]
        rdma engine --check [--socket PATH] [--timeout-ms N]
   Serves CNI calls forwarded by the shim (/opt/cni/bin/rdma) on a root-only unix socket
   (default ${DEFAULT_ENGINE_SOCKET}), each call on a thread of its own, at most --max-workers
-  (default ${DEFAULT_MAX_WORKERS}) at once; further calls wait for a free thread. On SIGTERM or SIGINT it
-  stops accepting (the shim then runs calls one-shot), finishes and answers the calls it holds,
-  and exits 0. A new engine waits up to --lock-wait-ms (default ${DEFAULT_LOCK_WAIT_MS}) for an old one
-  to let go of the socket.
+  (default ${DEFAULT_MAX_WORKERS}) at once; further calls wait for a free thread. Threads idle for
+  --worker-idle-ms (default ${DEFAULT_WORKER_IDLE_MS}) end one per that time, down to ${SPARE_WORKERS} kept ready.
+  On SIGTERM or SIGINT it stops accepting (the shim then runs calls one-shot), finishes and
+  answers the calls it holds, and exits 0. A new engine waits up to --lock-wait-ms (default
+  ${DEFAULT_LOCK_WAIT_MS}) for an old one to let go of the socket.
   --check sends a CNI VERSION call through the socket, as the shim does, and exits 0 only on a
   correct answer within --timeout-ms (default ${DEFAULT_CHECK_TIMEOUT_MS}); otherwise 1, with the reason
   on stderr. For the DaemonSet's readiness and liveness probes.
@@ -45,6 +47,7 @@ interface Args {
   socketPath: string;
   level: LogLevel;
   maxWorkers: number;
+  workerIdleMs: number;
   lockWaitMs: number;
   check: boolean;
   timeoutMs: number;
@@ -61,6 +64,7 @@ function parseArgs(argv: string[]): Args | string {
     socketPath: DEFAULT_ENGINE_SOCKET,
     level: "warn",
     maxWorkers: DEFAULT_MAX_WORKERS,
+    workerIdleMs: DEFAULT_WORKER_IDLE_MS,
     lockWaitMs: DEFAULT_LOCK_WAIT_MS,
     check: false,
     timeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
@@ -75,6 +79,7 @@ function parseArgs(argv: string[]): Args | string {
     if (a === "--socket" && v) args.socketPath = v;
     else if (a === "--log-level" && (v === "error" || v === "warn" || v === "info" || v === "debug")) args.level = v;
     else if (a === "--max-workers" && positiveInt(v) !== undefined && Number(v) <= 1024) args.maxWorkers = Number(v);
+    else if (a === "--worker-idle-ms" && positiveInt(v) !== undefined) args.workerIdleMs = Number(v);
     else if (a === "--lock-wait-ms" && (v === "0" || positiveInt(v) !== undefined)) args.lockWaitMs = Number(v);
     else if (a === "--timeout-ms" && positiveInt(v) !== undefined) args.timeoutMs = Number(v);
     else return `bad argument ${JSON.stringify(a)}`;
@@ -143,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
       workerUrl: workerEntry(),
       maxWorkers: args.maxWorkers,
       spare: Math.min(SPARE_WORKERS, args.maxWorkers),
-      idleMs: WORKER_IDLE_MS,
+      idleMs: args.workerIdleMs,
       level,
       log,
       onBroken: (reason) => {

@@ -8,14 +8,14 @@
  * call, starts more until `spare` are idle or starting again, so a burst grows the pool by up to
  * `spare` threads at a time while the first calls run. Growing faster only piles up start-ups:
  * a new thread costs about 25 ms of CPU on a host (its own JavaScript heap, module evaluation,
- * FFI symbols, cold code), far more under emulation, and about 3 MiB (docs/engine.md). A worker
- * idle for `idleMs` retires unless only `spare` are idle.
+ * FFI symbols, cold code), far more under emulation, and about 3 MiB (docs/engine.md). Threads
+ * idle for `idleMs` retire one per `idleMs` (server.ts tryRetire), down to `spare` idle ones.
  * Calls beyond `maxWorkers` wait in the listen backlog for the next free worker.
  */
 import type { LogLevel } from "../config/netconf.ts";
 import type { Logger } from "../log.ts";
 import * as us from "../sys/unix-socket.ts";
-import type { WorkerExit } from "./server.ts";
+import { POOL_COUNTERS_BYTES, type PoolCounters, poolCounters, type WorkerExit } from "./server.ts";
 
 /** The one message a worker gets, right after it starts. */
 export interface WorkerInit {
@@ -24,8 +24,8 @@ export interface WorkerInit {
   wakeFd: number;
   idleMs: number;
   keepIdle: number;
-  /** Int32Array [idle workers], shared by all threads. */
-  idle: SharedArrayBuffer;
+  /** The pool's counters (server.ts poolCounters), shared by all threads. */
+  counters: SharedArrayBuffer;
   level: LogLevel;
 }
 
@@ -46,7 +46,8 @@ export interface PoolOptions {
 }
 
 export class WorkerPool {
-  private readonly idle = new Int32Array(new SharedArrayBuffer(4));
+  private readonly shared = new SharedArrayBuffer(POOL_COUNTERS_BYTES);
+  private readonly counters: PoolCounters = poolCounters(this.shared);
   private readonly workers = new Set<Worker>();
   private starting = 0;
   private draining = false;
@@ -93,7 +94,7 @@ export class WorkerPool {
 
   private topUp(): void {
     const { maxWorkers, spare } = this.opts;
-    while (!this.draining && this.workers.size < maxWorkers && Atomics.load(this.idle, 0) + this.starting < spare) this.spawn();
+    while (!this.draining && this.workers.size < maxWorkers && Atomics.load(this.counters.idle, 0) + this.starting < spare) this.spawn();
   }
 
   private spawn(): void {
@@ -138,7 +139,7 @@ export class WorkerPool {
       wakeFd: this.wakeRead,
       idleMs: this.opts.idleMs,
       keepIdle: this.opts.spare,
-      idle: this.idle.buffer as SharedArrayBuffer,
+      counters: this.shared,
       level: this.opts.level,
     };
     worker.postMessage(init);

@@ -154,17 +154,31 @@ export interface WorkerLoopOptions {
   listenFd: number;
   /** Readable (or hung up) once the engine drains: serve what is queued, then leave. */
   wakeFd: number;
-  /** A worker idle this long retires, unless it is one of the last `keepIdle`. */
+  /** A worker idle this long may retire: one worker per `idleMs`, never below `keepIdle` idle. */
   idleMs: number;
   keepIdle: number;
-  /** Shared with the pool: [0] counts the workers waiting for a connection. */
-  idle: Int32Array;
+  /** Shared with the pool and every worker (poolCounters). */
+  counters: PoolCounters;
   /** Called once this worker counts as idle (the pool counts it as started). */
   onReady(): void;
   /** Called when this worker takes a connection (the pool may start another). */
   onBusy(): void;
   /** After every call; false when the thread could not be brought home. */
   guard(): boolean;
+}
+
+/**
+ * What the pool's threads share, over one SharedArrayBuffer of POOL_COUNTERS_BYTES: how many
+ * workers wait for a connection, and when (Date.now()) a worker last retired.
+ */
+export interface PoolCounters {
+  idle: Int32Array;
+  lastRetiredMs: BigInt64Array;
+}
+export const POOL_COUNTERS_BYTES = 16;
+
+export function poolCounters(shared: SharedArrayBuffer): PoolCounters {
+  return { idle: new Int32Array(shared, 0, 1), lastRetiredMs: new BigInt64Array(shared, 8, 1) };
 }
 
 export type WorkerExit = "drained" | "retired" | "stuck";
@@ -178,10 +192,28 @@ function tryLeaveIdle(idle: Int32Array, keep: number): boolean {
   }
 }
 
+/**
+ * Whether an idle worker may retire at `nowMs`: only while more than `keep` workers are idle,
+ * and only one worker per `gapMs` in the whole pool. A pool that a burst grew to 16 threads
+ * shrinks back one thread at a time rather than all at once, so the next wave of pods (a rollout,
+ * a job's next batch) finds most threads still started: starting one costs far more CPU than
+ * keeping it (docs/engine.md).
+ */
+export function tryRetire(c: PoolCounters, keep: number, nowMs: number, gapMs: number): boolean {
+  const last = Atomics.load(c.lastRetiredMs, 0);
+  const now = BigInt(Math.floor(nowMs));
+  if (now - last < BigInt(gapMs)) return false;
+  if (Atomics.compareExchange(c.lastRetiredMs, 0, last, now) !== last) return false; // another worker took this turn
+  if (tryLeaveIdle(c.idle, keep)) return true;
+  Atomics.compareExchange(c.lastRetiredMs, 0, now, last); // nobody may leave: give the turn back
+  return false;
+}
+
 /** One worker's life: accept, serve, check the netns, until the engine drains or the worker retires. */
 export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions): WorkerExit {
+  const idle = loop.counters.idle;
   let counted = true;
-  Atomics.add(loop.idle, 0, 1);
+  Atomics.add(idle, 0, 1);
   loop.onReady();
   let idleSince = Date.now();
   const serveOne = (fd: number): boolean => {
@@ -193,7 +225,7 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
       const left = idleSince + loop.idleMs - Date.now();
       const event = left > 0 ? us.waitForConnection(loop.listenFd, loop.wakeFd, left) : "timeout";
       if (event === "wake") {
-        Atomics.sub(loop.idle, 0, 1);
+        Atomics.sub(idle, 0, 1);
         counted = false;
         // The listener is shut down: connect() is refused now, but what the backlog holds was sent
         // by shims waiting for an answer; every worker takes from it until it is empty.
@@ -204,7 +236,7 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
       }
       if (event === "timeout") {
         if (Date.now() - idleSince < loop.idleMs) continue; // a signal cut the wait short
-        if (tryLeaveIdle(loop.idle, loop.keepIdle)) {
+        if (tryRetire(loop.counters, loop.keepIdle, Date.now(), loop.idleMs)) {
           counted = false;
           return "retired";
         }
@@ -213,15 +245,15 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
       }
       const fd = us.acceptNow(loop.listenFd);
       if (fd === undefined) continue; // another worker was faster
-      Atomics.sub(loop.idle, 0, 1);
+      Atomics.sub(idle, 0, 1);
       counted = false;
       loop.onBusy();
       if (!serveOne(fd)) return "stuck";
-      Atomics.add(loop.idle, 0, 1);
+      Atomics.add(idle, 0, 1);
       counted = true;
       idleSince = Date.now();
     }
   } finally {
-    if (counted) Atomics.sub(loop.idle, 0, 1);
+    if (counted) Atomics.sub(idle, 0, 1);
   }
 }

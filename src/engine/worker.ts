@@ -11,7 +11,7 @@ import { LinuxNetns } from "../netns/netns.ts";
 import * as sys from "../sys/libc.ts";
 import { productionDeps } from "../wiring.ts";
 import type { WorkerInit, WorkerReport } from "./pool.ts";
-import { checkNetns, serveUntilStopped } from "./server.ts";
+import { checkNetns, poolCounters, serveUntilStopped } from "./server.ts";
 
 function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
   const log = new StreamLogger((s) => void fs.writeSync(2, s), init.level, { component: "engine" });
@@ -34,14 +34,13 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
       wakeFd: init.wakeFd,
       idleMs: init.idleMs,
       keepIdle: init.keepIdle,
-      idle: new Int32Array(init.idle),
+      counters: poolCounters(init.counters),
       onReady: () => report({ type: "ready" }),
       onBusy: () => report({ type: "busy" }),
       guard,
     },
   );
   report({ type: "exit", exit });
-
 }
 
 const port = parentPort;

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { versionReplyProblem } from "../../src/engine/check.ts";
 import { encodeReply } from "../../src/engine/protocol.ts";
-import { checkNetns } from "../../src/engine/server.ts";
+import { checkNetns, POOL_COUNTERS_BYTES, poolCounters, tryRetire } from "../../src/engine/server.ts";
 import { encodeComponent } from "../../src/state/store.ts";
 import * as sys from "../../src/sys/libc.ts";
 import { buildShim } from "../shim/build.ts";
@@ -123,6 +123,49 @@ describe("rdma engine serves calls at the same time", () => {
       await e.proc.exited;
     }
   });
+});
+
+describe("idle threads retire one at a time", () => {
+  test("tryRetire: never below the kept idle ones, and one worker per gap in the whole pool", () => {
+    const c = poolCounters(new SharedArrayBuffer(POOL_COUNTERS_BYTES));
+    c.idle[0] = 6;
+    expect(tryRetire(c, 4, 100_000, 1000)).toBe(true);
+    expect(c.idle[0]).toBe(5);
+    expect(tryRetire(c, 4, 100_500, 1000)).toBe(false); // the pool's last retirement was 500 ms ago
+    expect(c.idle[0]).toBe(5);
+    expect(tryRetire(c, 4, 101_000, 1000)).toBe(true);
+    expect(c.idle[0]).toBe(4);
+    expect(tryRetire(c, 4, 105_000, 1000)).toBe(false); // only the kept ones are idle
+    expect(c.idle[0]).toBe(4);
+    expect(Number(c.lastRetiredMs[0])).toBe(101_000); // a turn nobody used is given back
+  });
+
+  test("after a burst the engine ends its extra threads one per --worker-idle-ms, down to 4", async () => {
+    const e = await startEngine(`${tmp}/run-retire/engine.sock`, "--worker-idle-ms", "700");
+    try {
+      const dirs = Array.from({ length: 8 }, (_, i) => heldAttachment(`retire-${i}`, `0000:06:00.${i}`));
+      await Bun.sleep(300);
+      const rs = await Promise.all(dirs.map((d) => slowDel(e.socket, d, 1000)));
+      for (const r of rs) expect(JSON.parse(r.stdout)).toMatchObject({ code: 11 });
+      const retired = () => e.log().split("\n").filter((l) => l.includes('"exit":"retired"'));
+      // 8 calls at once grew the pool past 8 threads; all but 4 retire, 700 ms apart at least
+      await waitFor(() => retired().length >= 4, 20_000, "4 threads to retire");
+      for (let n = -1; n !== retired().length; ) {
+        n = retired().length;
+        await Bun.sleep(2100); // three turns without a retirement: the pool is down to what it keeps
+      }
+      const times = retired().map((l) => Date.parse(JSON.parse(l).time));
+      const ended = (e.log().match(/"msg":"engine: a worker thread ended"/g) ?? []).length;
+      expect(ended).toBe(times.length); // nothing ended but by retiring
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(650);
+    } finally {
+      e.proc.kill();
+      await e.proc.exited;
+    }
+    // on SIGTERM the engine reports how many threads it still had: the 4 kept ready
+    await waitFor(() => e.log().includes("engine draining"), 5000, "the drain");
+    expect(JSON.parse(e.log().split("\n").find((l) => l.includes("engine draining")) ?? "{}").workers).toBe(4);
+  }, 60_000);
 });
 
 describe("rdma engine on SIGTERM", () => {
