@@ -16,7 +16,7 @@ import { KernelError } from "../rdma/kernel.ts";
 import { status } from "../plugin/status.ts";
 import type { Store } from "../state/store.ts";
 import { argsDebug, type CniEnv, parseCommand, parseEnv } from "./env.ts";
-import { asCniError, CniError, ErrorCode } from "./errors.ts";
+import { asCniError, CniError, ErrorCode } from "../errors.ts";
 import { atLeast, LATEST_VERSION, SUPPORTED_VERSIONS } from "./version.ts";
 
 export const MAX_STDIN_BYTES = 4 * 1024 * 1024;

@@ -1,5 +1,5 @@
 /** The CNI_* environment, validated as the spec constrains it. */
-import { CniError, ErrorCode } from "./errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 
 export const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;
 export type Command = (typeof COMMANDS)[number];

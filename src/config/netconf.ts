@@ -2,12 +2,11 @@
  * The network configuration on stdin and its prevResult: parsed and validated, pure.
  * Either a valid NetConf comes back or a CniError naming the field is thrown.
  */
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import { isSupported, isWellFormed, SUPPORTED_VERSIONS } from "../cni/version.ts";
+import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { type DeviceId, isDeviceId, parseDeviceId } from "./deviceid.ts";
 
-export type LogLevel = "error" | "warn" | "info" | "debug";
-const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
 
 export interface ResultInterface {
   name: string;

@@ -5,8 +5,7 @@
  * `rdma engine --check`: the DaemonSet's readiness and liveness probe (check.ts).
  */
 import * as fs from "node:fs";
-import type { LogLevel } from "../config/netconf.ts";
-import { StreamLogger } from "../log.ts";
+import { type LogLevel, StreamLogger } from "../log.ts";
 import * as sys from "../sys/libc.ts";
 import { DEFAULT_CHECK_TIMEOUT_MS, checkEngine } from "./check.ts";
 import { WorkerPool } from "./pool.ts";

@@ -3,7 +3,7 @@
  * mark the record attached, and hand prevResult on. Every step that changed something registers
  * its undo before the next one runs.
  */
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import { deviceIdFor } from "../config/netconf.ts";
 import { lookupRdmaDevice } from "../rdma/sysfs.ts";
 import { killPoint } from "./killpoints.ts";

@@ -1,5 +1,5 @@
 /** CHECK: the record exists, is complete, and its device is in the pod's netns. */
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { deviceInNetns, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 

@@ -4,7 +4,7 @@
  * back to the host.
  */
 import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import type { AttachmentKey, AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { removeDeviceInfo } from "./devinfo.ts";

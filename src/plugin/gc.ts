@@ -2,7 +2,7 @@
  * GC: every record of this network that is not in cni.dev/valid-attachments is released as DEL
  * would. One failure does not stop the rest; all of them are reported together.
  */
-import { asCniError, CniError, ErrorCode } from "../cni/errors.ts";
+import { asCniError, CniError, ErrorCode } from "../errors.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { releaseAttachment } from "./del.ts";
 

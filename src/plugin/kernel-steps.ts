@@ -2,7 +2,7 @@
  * The kernel steps the verbs share, each turning kernel and netns failures into CniErrors that say
  * what failed and what to do.
  */
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import { type NetnsHandle, NetnsError } from "../netns/netns.ts";
 import { KernelError, type RdmaDevice } from "../rdma/kernel.ts";
 import { Errno, errnoName } from "../sys/libc.ts";

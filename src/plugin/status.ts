@@ -1,5 +1,5 @@
 /** STATUS: ready when the RDMA subsystem answers and is in exclusive mode. */
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import type { PluginDeps } from "./deps.ts";
 import { EXCLUSIVE_MODE_HELP, rdmaUnavailable } from "./kernel-steps.ts";
 

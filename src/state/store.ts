@@ -10,7 +10,7 @@
  * that held them leaves nothing behind for them to guard (see lock.ts for why that is safe).
  */
 import * as fs from "node:fs";
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import { O_CLOEXEC } from "../sys/libc.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { acquireLock, type Lock } from "./lock.ts";

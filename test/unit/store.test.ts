@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { CniError } from "../../src/cni/errors.ts";
+import { CniError } from "../../src/errors.ts";
 import { type AttachmentRecord, encodeComponent, FileStore, recordFileName } from "../../src/state/store.ts";
 
 const WORKER = `${import.meta.dir}/../helpers/store-worker.ts`;
