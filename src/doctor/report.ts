@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import { buildInfo } from "../buildinfo.ts";
 import { parseDeviceId } from "../config/deviceid.ts";
 import { type Netns, NetnsError, type NetnsHandle } from "../netns/netns.ts";
-import { EXCLUSIVE_MODE_HELP, rdmaAbsent } from "../plugin/kernel-steps.ts";
+import { EXCLUSIVE_MODE_HELP, readNetnsMode } from "../rdma/facts.ts";
 import type { NetnsMode, RdmaDevice, RdmaKernel } from "../rdma/kernel.ts";
 import { ATTACHMENT_LOCK_PREFIX, type AttachmentRecord, attachmentLockName, deviceLockName, FileStore, recordFileName } from "../state/store.ts";
 import { bySeverity, type Finding, finding, needsAttention } from "./findings.ts";
@@ -153,28 +153,33 @@ function readKernelRelease(deps: DoctorDeps, findings: Finding[]): Report["kerne
 }
 
 function readRdma(deps: DoctorDeps, findings: Finding[]): Report["rdma"] {
-  try {
-    const mode = deps.kernel.netnsMode();
-    if (mode !== "exclusive") {
+  const reading = readNetnsMode(deps.kernel);
+  switch (reading.kind) {
+    case "exclusive":
+      return { present: true, netnsMode: reading.mode, error: null };
+    case "not-exclusive":
       findings.push(
-        finding("netns-mode-shared", "rdma", `the RDMA subsystem is in netns ${mode} mode: every ADD on this node fails, because a device can be moved into a pod only in exclusive mode`, EXCLUSIVE_MODE_HELP),
+        finding(
+          "netns-mode-shared",
+          "rdma",
+          `the RDMA subsystem is in netns ${reading.mode} mode: every ADD on this node fails, because a device can be moved into a pod only in exclusive mode`,
+          EXCLUSIVE_MODE_HELP,
+        ),
       );
-    }
-    return { present: true, netnsMode: mode, error: null };
-  } catch (e) {
-    if (rdmaAbsent(e)) {
+      return { present: true, netnsMode: reading.mode, error: null };
+    case "absent":
       findings.push(
         finding(
           "rdma-absent",
           "rdma",
-          `this node has no RDMA subsystem: ${message(e)}; pods here cannot get RDMA devices`,
+          `this node has no RDMA subsystem: ${message(reading.error)}; pods here cannot get RDMA devices`,
           "load the RDMA core and the NIC's RDMA driver (modprobe ib_core, then e.g. mlx5_ib), or keep RDMA pods off this node",
         ),
       );
-      return { present: false, netnsMode: null, error: message(e) };
-    }
-    findings.push(finding("rdma-unreachable", "rdma", `cannot read the RDMA netns mode: ${message(e)}`, "run doctor as root (CAP_NET_ADMIN) on the host's network namespace"));
-    return { present: true, netnsMode: null, error: message(e) };
+      return { present: false, netnsMode: null, error: message(reading.error) };
+    case "unreachable":
+      findings.push(finding("rdma-unreachable", "rdma", `cannot read the RDMA netns mode: ${message(reading.error)}`, "run doctor as root (CAP_NET_ADMIN) on the host's network namespace"));
+      return { present: true, netnsMode: null, error: message(reading.error) };
   }
 }
 

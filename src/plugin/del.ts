@@ -9,7 +9,8 @@ import type { AttachmentKey, AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { removeDeviceInfo } from "./devinfo.ts";
 import { killPoint } from "./killpoints.ts";
-import { explainMove, rdmaAbsent, sendBackToHost } from "./kernel-steps.ts";
+import { explainMove, sendBackToHost } from "./kernel-steps.ts";
+import { rdmaAbsent, readNetnsMode } from "../rdma/facts.ts";
 
 export function del(req: Request, deps: PluginDeps): void {
   const { env, conf } = req;
@@ -67,7 +68,7 @@ function bringHome(record: AttachmentRecord, netnsPath: string, store: Store, de
       if (rdmaAbsent(e)) {
         // No RDMA subsystem at all (module unloaded): no device can be left anywhere.
         outcome = "the RDMA subsystem is gone";
-      } else if (modeOrUndefined(deps) === "shared") {
+      } else if (readNetnsMode(deps.kernel).kind === "not-exclusive") {
         // A node rebooted into shared mode: devices are in every netns and never move.
         outcome = "the RDMA subsystem is in shared mode";
       } else {
@@ -80,14 +81,6 @@ function bringHome(record: AttachmentRecord, netnsPath: string, store: Store, de
     return true;
   } finally {
     deps.netns.close(pod);
-  }
-}
-
-function modeOrUndefined(deps: PluginDeps): string | undefined {
-  try {
-    return deps.kernel.netnsMode();
-  } catch {
-    return undefined;
   }
 }
 

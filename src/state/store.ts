@@ -17,10 +17,20 @@ import { acquireLock, type Lock } from "./lock.ts";
 
 export const RECORD_VERSION = 1;
 
+/** What a record is the record of: one interface of one container on one network. */
 export interface AttachmentKey {
   network: string;
   containerId: string;
   ifName: string;
+}
+
+export function attachmentKey(network: string, containerId: string, ifName: string): AttachmentKey {
+  return { network, containerId, ifName };
+}
+
+/** The key as every message names it: "network N, container C, interface I". */
+export function describeKey(key: AttachmentKey): string {
+  return `network ${key.network}, container ${key.containerId}, interface ${key.ifName}`;
 }
 
 /** "moving": written before the device is moved (it may be on either side); "attached": moved. */
@@ -249,7 +259,7 @@ export class FileStore implements Store {
   }
 
   lockAttachment(key: AttachmentKey, timeoutMs: number): Lock {
-    return this.lock(attachmentLockName(key), timeoutMs, `attachment (network ${key.network}, container ${key.containerId}, interface ${key.ifName})`);
+    return this.lock(attachmentLockName(key), timeoutMs, `attachment (${describeKey(key)})`);
   }
 
   private lock(name: string, timeoutMs: number, what: string): Lock {

@@ -174,7 +174,7 @@ describe("rdma engine under signals", () => {
 
 describe("serveRequest", () => {
   test("runs one call in-process and captures stdout, stderr and the status", () => {
-    const r = serveRequest({ env: { CNI_COMMAND: "VERSION" }, stdin: new Uint8Array(0) }, productionDeps({}));
+    const r = serveRequest({ env: { CNI_COMMAND: "VERSION" }, stdin: new Uint8Array(0) }, productionDeps());
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).cniVersion).toBe("1.1.0");
   });

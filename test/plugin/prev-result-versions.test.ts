@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
-import { SUPPORTED_VERSIONS } from "../../src/cni/version.ts";
+import { SUPPORTED_VERSIONS } from "../../src/config/version.ts";
 import { HOST_NS } from "../fake/netns.ts";
 import { netconf, prevResultFor, World } from "../fake/world.ts";
 

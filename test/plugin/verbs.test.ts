@@ -1,6 +1,6 @@
 /** Every verb through the CNI dispatcher, in-process, against the fake node (test/fake/world.ts). */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { SUPPORTED_VERSIONS } from "../../src/cni/version.ts";
+import { SUPPORTED_VERSIONS } from "../../src/config/version.ts";
 import { FileStore } from "../../src/state/store.ts";
 import { HOST_NS } from "../fake/netns.ts";
 import { EOPNOTSUPP } from "../fake/rdma.ts";

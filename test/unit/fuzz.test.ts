@@ -6,7 +6,7 @@
  */
 import { expect, test } from "bun:test";
 import { CniError } from "../../src/errors.ts";
-import { SUPPORTED_VERSIONS } from "../../src/cni/version.ts";
+import { SUPPORTED_VERSIONS } from "../../src/config/version.ts";
 import { decodeJsonObject, deviceIdFor, type NetConf, parseNetConf } from "../../src/config/netconf.ts";
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS) || 4000;
