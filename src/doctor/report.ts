@@ -6,14 +6,15 @@
  * netns) and reading the netns mode.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { buildInfo } from "../buildinfo.ts";
 import { parseDeviceId } from "../config/deviceid.ts";
 import { type Netns, NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { EXCLUSIVE_MODE_HELP, readNetnsMode } from "../rdma/facts.ts";
 import type { NetnsMode, RdmaDevice, RdmaKernel } from "../rdma/kernel.ts";
-import { ATTACHMENT_LOCK_PREFIX, type AttachmentRecord, attachmentLockName, deviceLockName, FileStore, recordFileName } from "../state/store.ts";
+import { type AttachmentRecord, FileStore, type LockFile } from "../state/store.ts";
 import { bySeverity, type Finding, finding, needsAttention } from "./findings.ts";
-import { decodeLockName, type LockProbe } from "./locks.ts";
+import type { LockProbe } from "./locks.ts";
 import { type DeviceParent, deviceNetdevs, deviceParent } from "./sysfs.ts";
 
 export interface DoctorDeps {
@@ -98,6 +99,9 @@ export interface Report {
   findings: Finding[];
   summary: { errors: number; warnings: number; infos: number; needsAttention: boolean; exitStatus: 0 | 1 };
 }
+
+/** The state dir, read through the store that writes it: doctor never builds a path of its own. */
+const storeOf = (deps: DoctorDeps): FileStore => new FileStore(deps.stateDir);
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -199,7 +203,7 @@ function readRecords(deps: DoctorDeps, findings: Finding[]): ReturnType<FileStor
   }
   let listed: ReturnType<FileStore["list"]>;
   try {
-    listed = new FileStore(deps.stateDir).list();
+    listed = storeOf(deps).list();
   } catch (e) {
     findings.push(finding("state-unreadable", deps.stateDir, `cannot list the records: ${message(e)}`, "run doctor as root"));
     return { records: [], unreadable: [] };
@@ -220,7 +224,7 @@ function readRecords(deps: DoctorDeps, findings: Finding[]): ReturnType<FileStor
 const describe = (r: AttachmentRef) => `container ${r.containerId} (network ${r.network}, interface ${r.ifName})`;
 
 function checkAttachment(deps: DoctorDeps, rec: AttachmentRecord, rdmaPresent: boolean, hostDevices: RdmaDevice[] | undefined, findings: Finding[]): AttachmentEntry {
-  const file = `${deps.stateDir}/attachments/${recordFileName(rec)}`;
+  const file = storeOf(deps).recordPath(rec);
   const base = {
     file,
     network: rec.network,
@@ -293,7 +297,7 @@ function checkAttachment(deps: DoctorDeps, rec: AttachmentRecord, rdmaPresent: b
 
 /** A record in phase "moving": a call in progress holds the device's lock; otherwise one died. */
 function reportMoving(deps: DoctorDeps, rec: AttachmentRecord, file: string, where: string, findings: Finding[]): void {
-  const lockFile = `${deps.stateDir}/locks/${deviceLockName(rec.deviceId)}`;
+  const lockFile = storeOf(deps).deviceLockPath(rec.deviceId);
   let state: LockProbe | "unreadable" = "free";
   try {
     if (fs.existsSync(lockFile)) state = deps.probeLock(lockFile);
@@ -337,23 +341,19 @@ function findDuplicates(attachments: AttachmentEntry[], findings: Finding[]): vo
 }
 
 function readLocks(deps: DoctorDeps, records: AttachmentRecord[], findings: Finding[]): LockEntry[] {
-  const dir = `${deps.stateDir}/locks`;
-  let names: string[];
+  const store = storeOf(deps);
+  let files: LockFile[];
   try {
-    names = fs.readdirSync(dir).sort();
+    files = store.listLocks();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    findings.push(finding("state-unreadable", dir, `cannot list the lock files: ${message(e)}`, "run doctor as root"));
+    findings.push(finding("state-unreadable", store.locks, `cannot list the lock files: ${message(e)}`, "run doctor as root"));
     return [];
   }
-  const recorded = new Set(records.flatMap((r) => [deviceLockName(r.deviceId), attachmentLockName(r)]));
+  const recorded = new Set(records.flatMap((r) => [store.deviceLockPath(r.deviceId), store.attachmentLockPath(r)]));
   const locks: LockEntry[] = [];
-  for (const name of names) {
-    if (!name.endsWith(".lock")) continue;
-    const file = `${dir}/${name}`;
-    const kind = name.startsWith(ATTACHMENT_LOCK_PREFIX) ? "attachment" : "device";
-    const deviceId = kind === "device" ? (decodeLockName(name) ?? null) : null;
-    const hasRecord = recorded.has(name);
+  for (const { file, kind, deviceId } of files) {
+    const name = path.basename(file);
+    const hasRecord = recorded.has(file);
     let state: LockEntry["state"];
     try {
       state = deps.probeLock(file);

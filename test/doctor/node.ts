@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { tryLockFile } from "../../src/doctor/locks.ts";
 import type { DoctorDeps } from "../../src/doctor/report.ts";
-import { type AttachmentRecord, encodeComponent, FileStore } from "../../src/state/store.ts";
+import { type AttachmentRecord, FileStore } from "../../src/state/store.ts";
 import { FakeNetns, HOST_NS } from "../fake/netns.ts";
 import { FakeRdma } from "../fake/rdma.ts";
 
@@ -100,8 +100,8 @@ export class FakeNode {
 
   /** The lock file of a device, as the plugin leaves it while the device is attached (or after a killed call). */
   lockFile(deviceId: string): string {
-    fs.mkdirSync(`${this.stateDir}/locks`, { recursive: true });
-    const file = `${this.stateDir}/locks/${encodeComponent(deviceId)}.lock`;
+    const store = new FileStore(this.stateDir).init();
+    const file = store.deviceLockPath(deviceId);
     fs.writeFileSync(file, "");
     return file;
   }

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import { type DoctorDeps, doctorReport, type Report } from "../../src/doctor/report.ts";
 import { NetnsError } from "../../src/netns/netns.ts";
 import { acquireLock } from "../../src/state/lock.ts";
-import { attachmentLockName } from "../../src/state/store.ts";
+import { attachmentKey, FileStore } from "../../src/state/store.ts";
 import { FakeNode } from "./node.ts";
 
 let node: FakeNode;
@@ -136,8 +136,7 @@ describe("doctor report", () => {
   test("an attachment's lock file left by a killed call is a stale lock; held, it is a call at work", () => {
     node = new FakeNode();
     node.addPci("0000:03:00.2", "mlx5_2", "ens1f0v0");
-    const file = `${node.stateDir}/locks/${attachmentLockName({ network: "net", containerId: "c1", ifName: "net1" })}`;
-    fs.mkdirSync(`${node.stateDir}/locks`, { recursive: true });
+    const file = new FileStore(node.stateDir).init().attachmentLockPath(attachmentKey("net", "c1", "net1"));
     fs.writeFileSync(file, "");
     const r = doctorReport(node.deps());
     expect(r.locks).toEqual([{ file, kind: "attachment", deviceId: null, state: "free", hasRecord: false }]);
@@ -179,7 +178,7 @@ describe("doctor report", () => {
     expect(device(idle, "mlx5_2").state).toBe("moving");
     expect(idle.summary.exitStatus).toBe(1);
 
-    const lock = acquireLock(`${node.stateDir}/locks/0000%3A03%3A00%2E2.lock`, 100, "test");
+    const lock = acquireLock(new FileStore(node.stateDir).deviceLockPath("0000:03:00.2"), 100, "test");
     try {
       const busy = doctorReport(node.deps());
       expect(ids(busy)).toEqual(["record-in-progress", "lock-held"]);
