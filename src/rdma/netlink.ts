@@ -97,10 +97,6 @@ export class NetlinkRdma implements RdmaKernel {
     return nl.decodeNetnsMode(reply.payload);
   }
 
-  setNetnsMode(mode: nl.NetnsMode): void {
-    transact(this.open, `set RDMA netns mode ${mode}`, (seq) => nl.sysSetNetnsMode(seq, mode));
-  }
-
   listDevices(): nl.RdmaDevice[] {
     return transact(this.open, "list RDMA devices", nl.getDevicesDump).map((m) => nl.decodeDevice(m.payload));
   }
@@ -118,9 +114,5 @@ export class NetlinkRdma implements RdmaKernel {
 
   moveDevice(index: number, netnsFd: number): void {
     transact(this.open, `move RDMA device ${index}`, (seq) => nl.setDeviceNetns(seq, index, netnsFd));
-  }
-
-  renameDevice(index: number, name: string): void {
-    transact(this.open, `rename RDMA device ${index} to ${name}`, (seq) => nl.setDeviceName(seq, index, name));
   }
 }

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { type CniIo, runCni } from "../../src/cni/dispatch.ts";
-import { LinuxNetns, NetnsError } from "../../src/netns/netns.ts";
+import { LinuxNetns, NetnsError, type NetnsHandle } from "../../src/netns/netns.ts";
 import { FileStore } from "../../src/state/store.ts";
 import { FakeRdma } from "../fake/rdma.ts";
 import { netconf, prevResultFor } from "../fake/world.ts";
@@ -29,6 +29,11 @@ const threadNs = () => {
   const st = fs.statSync("/proc/thread-self/ns/net");
   return `${st.dev}:${st.ino}`;
 };
+/** Device and inode of the nsfs file behind a handle: equal for two handles of one netns. */
+const identity = (h: NetnsHandle) => {
+  const st = fs.fstatSync(h.fd);
+  return `${st.dev}:${st.ino}`;
+};
 
 let tmp: string;
 beforeAll(() => {
@@ -43,8 +48,8 @@ describe("LinuxNetns", () => {
   test("opens a netns path and knows it for a network namespace", () => {
     const path = addNetns(`${tag}a`);
     const h = netns.open(path);
-    const self = netns.current();
-    expect(netns.identity(h)).not.toBe(netns.identity(self));
+    const self = netns.open("/proc/thread-self/ns/net");
+    expect(identity(h)).not.toBe(identity(self));
     netns.close(h);
     netns.close(self);
   });
@@ -72,7 +77,7 @@ describe("LinuxNetns", () => {
     const path = addNetns(`${tag}b`);
     const home = threadNs();
     const h = netns.open(path);
-    const target = netns.identity(h);
+    const target = identity(h);
     expect(netns.inside(h, threadNs)).toBe(target);
     expect(threadNs()).toBe(home);
     expect(() =>
@@ -92,7 +97,7 @@ describe("LinuxNetns", () => {
     const inner = netns.open(addNetns(`${tag}nest2`));
     const home = threadNs();
     const seen = netns.inside(outer, () => [threadNs(), netns.inside(inner, threadNs), threadNs()]);
-    expect(seen).toEqual([netns.identity(outer), netns.identity(inner), netns.identity(outer)]);
+    expect(seen).toEqual([identity(outer), identity(inner), identity(outer)]);
     expect(threadNs()).toBe(home);
     netns.close(inner);
     netns.close(outer);
@@ -101,9 +106,9 @@ describe("LinuxNetns", () => {
   test("home() is the plugin's own netns, one handle for the process, which close() refuses", () => {
     const h = netns.home();
     expect(new LinuxNetns().home()).toBe(h);
-    expect(netns.identity(h)).toBe(threadNs());
+    expect(identity(h)).toBe(threadNs());
     expect(() => netns.close(h)).toThrow("kept open");
-    expect(netns.identity(h)).toBe(threadNs()); // still open
+    expect(identity(h)).toBe(threadNs()); // still open
   });
 });
 
@@ -154,7 +159,7 @@ describe("the plugin in real namespaces, with the fake RDMA layer", () => {
     const path = addNetns(`${tag}n1`);
     const podId = (() => {
       const h = netns.open(path);
-      const id = netns.identity(h);
+      const id = identity(h);
       netns.close(h);
       return id;
     })();
