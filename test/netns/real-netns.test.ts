@@ -6,11 +6,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { type CniIo, runCni } from "../../src/cni/dispatch.ts";
 import { LinuxNetns, NetnsError, type NetnsHandle } from "../../src/netns/netns.ts";
-import { FileStore } from "../../src/state/store.ts";
-import { FakeRdma } from "../fake/rdma.ts";
-import { netconf, prevResultFor } from "../fake/world.ts";
+import type { FakeRdma } from "../fake/rdma.ts";
+import { FakeNode, netconf, prevResultFor } from "../fake/node.ts";
 
 const netns = new LinuxNetns();
 const tag = `rdmacni${process.pid}`;
@@ -114,41 +112,22 @@ describe("LinuxNetns", () => {
 
 describe("the plugin in real namespaces, with the fake RDMA layer", () => {
   const host = threadNs();
+  let node: FakeNode<LinuxNetns>;
   let stateDir: string;
   let rdma: FakeRdma;
-  const sysfs = () => `${tmp}/sys`;
+  afterEach(() => node?.cleanup());
 
   function call(command: string, conf: Record<string, unknown>, netnsPath: string): { code: number; json: Record<string, unknown> | undefined } {
-    let out = "";
-    const io: CniIo = {
-      env: { CNI_COMMAND: command, CNI_CONTAINERID: "c1", CNI_NETNS: netnsPath, CNI_IFNAME: "net1", RDMA_CNI_STATE_DIR: stateDir },
-      readStdin: () => new TextEncoder().encode(JSON.stringify(conf)),
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: () => {},
-    };
-    const code = runCni(io, (log) => ({ kernel: rdma, netns, sysfsRoot: sysfs(), log, lockTimeoutMs: 500, now: () => new Date(), openStore: (d) => new FileStore(d).init(), deviceInfoRoots: [] }));
-    return { code, json: out ? JSON.parse(out) : undefined };
+    return node.call(command, conf, { netns: netnsPath });
   }
 
   function setup() {
-    stateDir = fs.mkdtempSync(`${tmp}/state-`);
-    fs.rmSync(sysfs(), { recursive: true, force: true });
-    fs.mkdirSync(`${sysfs()}/bus/pci/devices/0000:03:00.5/infiniband/mlx5_3`, { recursive: true });
-    rdma = new FakeRdma({
-      currentNs: threadNs,
-      nsOfFd: (fd) => {
-        const st = fs.fstatSync(fd);
-        return `${st.dev}:${st.ino}`;
-      },
-      onMove: (d, from, to) => {
-        const dir = `${sysfs()}/bus/pci/devices/0000:03:00.5/infiniband/${d.name}`;
-        if (to === host) fs.mkdirSync(dir, { recursive: true });
-        if (from === host) fs.rmSync(dir, { recursive: true });
-      },
-    });
-    rdma.addDevice("mlx5_3", host);
+    node = new FakeNode({ netns, hostNs: host, currentNs: threadNs, nsOfFd: (fd) => identity({ fd, path: "" }) });
+    node.lockTimeoutMs = 500;
+    fs.mkdirSync(node.stateDir);
+    stateDir = node.stateDir;
+    rdma = node.rdma;
+    node.addPci("0000:03:00.5", "mlx5_3");
   }
   afterEach(() => expect(threadNs()).toBe(host));
 

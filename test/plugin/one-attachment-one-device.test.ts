@@ -7,15 +7,15 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { deviceLockName, type Store } from "../../src/state/store.ts";
 import { HOST_NS } from "../fake/netns.ts";
-import { type CallResult, netconf, prevResultFor, World } from "../fake/world.ts";
+import { type CallResult, netconf, prevResultFor, FakeNode } from "../fake/node.ts";
 
 const A = "0000:03:00.5";
 const B = "0000:03:00.6";
 const POD = "/var/run/netns/pod1";
-let w: World;
+let w: FakeNode;
 
 beforeEach(() => {
-  w = new World();
+  w = new FakeNode();
   w.addPci(A, "mlx5_3");
   w.addPci(B, "mlx5_4");
   w.pod(POD);
