@@ -68,8 +68,8 @@ function transact(open: () => NetlinkSocket, op: string, build: (seq: number) =>
 }
 
 /**
- * One receive buffer for the process: allocating (and zeroing) 64 KiB per request cost more than
- * the kernel's move in the test VM. Safe to share: calls are synchronous and copy what they keep.
+ * One receive buffer for the process, not one per request (docs/bench.md says what that cost).
+ * Safe to share: calls are synchronous and copy what they keep.
  */
 let sharedBuffer: Uint8Array | undefined;
 function receiveBuffer(): Uint8Array {

@@ -109,7 +109,7 @@ export function decodeComponent(encoded: string): string | undefined {
 function keyStem(key: AttachmentKey): string {
   const readable = [key.network, key.containerId, key.ifName].map(encodeComponent).join(".");
   if (readable.length <= MAX_FILE_NAME) return readable;
-  // Bun's hasher, not node:crypto: importing that costs ~20 ms of start-up on every call.
+  // Bun's hasher, not node:crypto: importing that slows every call's start-up (docs/bench.md).
   const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify([key.network, key.containerId, key.ifName])).digest("hex");
   return `sha256-${hash}`;
 }
