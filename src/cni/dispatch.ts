@@ -1,6 +1,7 @@
 /**
- * The CNI protocol: env and stdin in, one JSON document on stdout, an exit status. The I/O is a
- * value, so tests run the whole plugin in-process and read the exact bytes it would print.
+ * The CNI protocol: env and stdin in, one JSON document on stdout, an exit status. The input is
+ * parsed by config/ (input.ts), the verb runs in plugin/; this file only puts them in order. The
+ * I/O is a value, so tests run the whole plugin in-process and read the exact bytes it would print.
  */
 import * as path from "node:path";
 import { type CallInput, checkStdinSize, MAX_STDIN_BYTES, parseInput, resolveStateDir, type Settings } from "../config/input.ts";

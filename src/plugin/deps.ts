@@ -1,4 +1,4 @@
-/** What the plugin's verbs work with: interfaces only, wired by main.ts or by a test. */
+/** What the plugin's verbs work with: interfaces only, wired by src/wiring.ts or by the tests' fake node. */
 import type { CniEnv } from "../config/env.ts";
 import type { NetConf } from "../config/netconf.ts";
 import type { Logger } from "../log.ts";
