@@ -3,6 +3,8 @@
 BUN        := node_modules/.bin/bun
 TSC        := node_modules/.bin/tsc
 BIOME      := node_modules/.bin/biome
+# dependency-cruiser needs node 22 or later; bun runs it (and reports a node version it accepts).
+DEPCRUISE  := $(BUN) node_modules/.bin/depcruise
 VERSION    := $(shell node -p "require('./package.json').version")
 COMMIT     := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -48,9 +50,11 @@ tests: test
 test-all: build
 	test/run-all
 
+# Types, lint, the layer rules of src/ (.dependency-cruiser.cjs: an upward import fails), links.
 lint: | $(BUN)
 	$(TSC) -p .
 	$(BIOME) lint src test
+	$(DEPCRUISE) --config .dependency-cruiser.cjs src
 	$(BUN) test/lint/check-links.ts README.md docs/*.md
 
 e2e: build build-test

@@ -54,7 +54,7 @@ for (let i = 0; i < reps; i++) {
   const pod = time("netns: open", () => netns.open(netnsPath));
   time("netlink: move in", () => kernel.moveDevice(dev.index, pod.fd));
   time("netlink: dump devices inside pod (setns x2)", () => netns.inside(pod, () => kernel.listDevices()));
-  const host = netns.current();
+  const host = netns.open("/proc/thread-self/ns/net");
   time("netlink: move back from inside pod (setns x2)", () => netns.inside(pod, () => kernel.moveDevice(dev.index, host.fd)));
   netns.close(host);
   netns.close(pod);
@@ -63,8 +63,8 @@ for (let i = 0; i < reps; i++) {
 }
 for (let i = 0; i < 6 * reps; i++) {
   const phase = i < reps ? "first cycles" : i >= 5 * reps ? "after warm-up" : "";
-  const add = () => runCni(io("ADD"), productionDeps(env("ADD")));
-  const del = () => runCni(io("DEL"), productionDeps(env("DEL")));
+  const add = () => runCni(io("ADD"), productionDeps());
+  const del = () => runCni(io("DEL"), productionDeps());
   if (phase === "") {
     add();
     del();

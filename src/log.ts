@@ -4,7 +4,9 @@
  */
 import * as fs from "node:fs";
 import { O_CLOEXEC } from "./sys/libc.ts";
-import type { LogLevel } from "./config/netconf.ts";
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+export const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
 
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 

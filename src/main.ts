@@ -34,7 +34,7 @@ const write = (fd: number) => (s: string) => void fs.writeSync(fd, s);
 
 function runPlugin(): number {
   const io: CniIo = { env: process.env, readStdin, stdout: write(1), stderr: write(2) };
-  return runCni(io, productionDeps(process.env));
+  return runCni(io, productionDeps());
 }
 
 /** Subcommands of the same executable; each module is loaded only when asked for. */

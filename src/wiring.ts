@@ -5,18 +5,17 @@ import { DEVICE_INFO_ROOTS } from "./plugin/devinfo.ts";
 import { NetlinkRdma } from "./rdma/netlink.ts";
 import { FileStore } from "./state/store.ts";
 
-const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 /** Shared by every call this process serves (the engine's many, a one-shot's one). */
 const indexCache = new Map<string, number>();
 
-export function productionDeps(env: Record<string, string | undefined>): DepsFactory {
-  const lockTimeoutMs = Number(env.RDMA_CNI_LOCK_TIMEOUT_MS) || DEFAULT_LOCK_TIMEOUT_MS;
-  return (log) => ({
+/** The real kernel, netns and state dir; the call's RDMA_CNI_* settings come parsed (config/input.ts). */
+export function productionDeps(): DepsFactory {
+  return (log, settings) => ({
     kernel: new NetlinkRdma(),
     netns: new LinuxNetns(),
-    sysfsRoot: env.RDMA_CNI_SYSFS_ROOT || "/sys",
+    sysfsRoot: settings.sysfsRoot,
     log,
-    lockTimeoutMs,
+    lockTimeoutMs: settings.lockTimeoutMs,
     now: () => new Date(),
     openStore: (dir) => new FileStore(dir).init(),
     deviceInfoRoots: DEVICE_INFO_ROOTS,

@@ -1,10 +1,14 @@
 /**
- * The CNI protocol: env and stdin in, one JSON document on stdout, an exit status. The I/O is a
- * value, so tests run the whole plugin in-process and read the exact bytes it would print.
+ * The CNI protocol: env and stdin in, one JSON document on stdout, an exit status. The input is
+ * parsed by config/ (input.ts), the verb runs in plugin/; this file only puts them in order. The
+ * I/O is a value, so tests run the whole plugin in-process and read the exact bytes it would print.
  */
 import * as path from "node:path";
-import { confinedPath, LOG_FILE_ROOT, STATE_DIR_ROOT } from "../config/paths.ts";
-import { decodeJsonObject, type NetConf, parseCniVersion, parseNetConf } from "../config/netconf.ts";
+import { type CallInput, checkStdinSize, MAX_STDIN_BYTES, parseInput, resolveStateDir, type Settings } from "../config/input.ts";
+import { parseCommand } from "../config/env.ts";
+import { decodeJsonObject, parseCniVersion } from "../config/netconf.ts";
+import { LATEST_VERSION, SUPPORTED_VERSIONS } from "../config/version.ts";
+import { asCniError, CniError, ErrorCode } from "../errors.ts";
 import { StreamLogger } from "../log.ts";
 import { add } from "../plugin/add.ts";
 import { check } from "../plugin/check.ts";
@@ -12,15 +16,9 @@ import { del } from "../plugin/del.ts";
 import type { PluginDeps } from "../plugin/deps.ts";
 import { gc } from "../plugin/gc.ts";
 import { rdmaUnavailable } from "../plugin/kernel-steps.ts";
-import { KernelError } from "../rdma/kernel.ts";
 import { status } from "../plugin/status.ts";
-import type { Store } from "../state/store.ts";
-import { argsDebug, type CniEnv, parseCommand, parseEnv } from "./env.ts";
-import { asCniError, CniError, ErrorCode } from "./errors.ts";
-import { atLeast, LATEST_VERSION, SUPPORTED_VERSIONS } from "./version.ts";
-
-export const MAX_STDIN_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_STATE_DIR = "/run/cni/rdma";
+import { KernelError } from "../rdma/kernel.ts";
+import { attachmentKey, type Store } from "../state/store.ts";
 
 export interface CniIo {
   env: Record<string, string | undefined>;
@@ -30,43 +28,35 @@ export interface CniIo {
   stderr(s: string): void;
 }
 
-export interface Roots {
-  stateDirRoot: string;
-  logFileRoot: string;
-}
-
-export type DepsFactory = (log: StreamLogger) => PluginDeps;
+/** The plugin's dependencies for one call, given its logger and its RDMA_CNI_* settings. */
+export type DepsFactory = (log: StreamLogger, settings: Settings) => PluginDeps;
 
 /** Runs one CNI call; returns the process exit status. */
-export function runCni(io: CniIo, makeDeps: DepsFactory, roots: Roots = { stateDirRoot: STATE_DIR_ROOT, logFileRoot: LOG_FILE_ROOT }): number {
+export function runCni(io: CniIo, makeDeps: DepsFactory): number {
   const log = new StreamLogger(io.stderr, "warn", {});
   let replyVersion = LATEST_VERSION;
   try {
     const command = parseCommand(io.env);
     const stdin = io.readStdin(MAX_STDIN_BYTES);
-    if (stdin.length > MAX_STDIN_BYTES) {
-      throw new CniError(ErrorCode.DecodingFailure, `stdin is larger than ${MAX_STDIN_BYTES} bytes; a network config is never that large`);
-    }
+    checkStdinSize(stdin);
     if (command === "VERSION") {
       io.stdout(`${JSON.stringify({ cniVersion: LATEST_VERSION, supportedVersions: SUPPORTED_VERSIONS })}\n`);
       return 0;
     }
-    const obj = decodeJsonObject(stdin, "the network config on stdin");
-    replyVersion = parseCniVersion(obj);
-    const env = parseEnv(io.env);
-    const conf = parseNetConf(obj);
-    requireVersionFor(env.command, conf.cniVersion);
-    configureLogging(log, conf, env, roots);
+    const config = decodeJsonObject(stdin, "the network config on stdin");
+    replyVersion = parseCniVersion(config);
+    const input = parseInput(command, io.env, config, replyVersion);
+    const { env, conf } = input;
+    configureLogging(log, input);
     log.debug("CNI call", { command: env.command, containerId: env.containerId, ifName: env.ifName, netns: env.netns, network: conf.name });
 
-    // Validated even when the environment overrides it: a bad config is refused either way.
-    const configuredStateDir = conf.stateDir ? confinedPath("stateDir", conf.stateDir, roots.stateDirRoot) : undefined;
-    const stateDir = io.env.RDMA_CNI_STATE_DIR || configuredStateDir || DEFAULT_STATE_DIR;
-    const deps = makeDeps(log);
+    const stateDir = resolveStateDir(input);
+    const deps = makeDeps(log, input.settings);
     // Opened (and on a fresh node created) only when a verb is past its own input checks and
     // about to use it: a refused call leaves no state directory behind.
     let store: Store | undefined;
-    const req = () => ({ env, conf, openStore: () => (store ??= deps.openStore(stateDir)) });
+    const key = attachmentKey(conf.name, env.containerId, env.ifName);
+    const req = () => ({ env, conf, key, openStore: () => (store ??= deps.openStore(stateDir)) });
     switch (env.command) {
       case "ADD": {
         const result = add(req(), deps);
@@ -102,19 +92,10 @@ export function runCni(io: CniIo, makeDeps: DepsFactory, roots: Roots = { stateD
   }
 }
 
-/** CHECK arrived in 0.4.0, STATUS and GC in 1.1.0: older configs may not ask for them. */
-function requireVersionFor(command: CniEnv["command"], version: string): void {
-  const since = command === "CHECK" ? "0.4.0" : command === "STATUS" || command === "GC" ? "1.1.0" : undefined;
-  if (since && !atLeast(version, since)) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `config version ${version} does not allow ${command} (it needs ${since} or later)`);
-  }
-}
-
-function configureLogging(log: StreamLogger, conf: NetConf, env: CniEnv, roots: Roots): void {
-  const debug = argsDebug(env.args) ?? conf.debug;
-  log.setLevel(conf.logLevel ?? (debug ? "debug" : "warn"));
-  if (conf.logFile) {
-    const file = confinedPath("logFile", conf.logFile, roots.logFileRoot);
+function configureLogging(log: StreamLogger, input: CallInput): void {
+  log.setLevel(input.logLevel);
+  const file = input.logFile;
+  if (file) {
     try {
       log.openFile(file);
     } catch (e) {

@@ -2,12 +2,11 @@
  * The network configuration on stdin and its prevResult: parsed and validated, pure.
  * Either a valid NetConf comes back or a CniError naming the field is thrown.
  */
-import { CniError, ErrorCode } from "../cni/errors.ts";
-import { isSupported, isWellFormed, SUPPORTED_VERSIONS } from "../cni/version.ts";
+import { CniError, ErrorCode } from "../errors.ts";
+import { isSupported, isWellFormed, SUPPORTED_VERSIONS } from "./version.ts";
+import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { type DeviceId, isDeviceId, parseDeviceId } from "./deviceid.ts";
 
-export type LogLevel = "error" | "warn" | "info" | "debug";
-const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
 
 export interface ResultInterface {
   name: string;
@@ -113,8 +112,8 @@ export function parseCniVersion(obj: Json): string {
   return v;
 }
 
-export function parseNetConf(obj: Json): NetConf {
-  const cniVersion = parseCniVersion(obj);
+/** The whole network config; `cniVersion` is its version when the caller has parsed it already. */
+export function parseNetConf(obj: Json, cniVersion: string = parseCniVersion(obj)): NetConf {
 
   const name = obj.name;
   if (typeof name !== "string" || name === "") throw configError("name", name === undefined ? "is missing" : "must be a non-empty string");

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 
 export const STATE_DIR_ROOT = "/run/cni";
 export const LOG_FILE_ROOT = "/var/log";

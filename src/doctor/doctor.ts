@@ -4,6 +4,7 @@
  * The installer logs the same report: it calls doctorReport(defaultDoctorDeps()) and renderText.
  */
 import * as fs from "node:fs";
+import { DEFAULT_STATE_DIR, readSettings } from "../config/input.ts";
 import { LinuxNetns } from "../netns/netns.ts";
 import { NetlinkRdma } from "../rdma/netlink.ts";
 import { tryLockFile } from "./locks.ts";
@@ -20,11 +21,12 @@ const EXIT_USAGE = 2;
 
 /** Production dependencies; options default to the environment, then /run/cni/rdma and /sys. */
 export function defaultDoctorDeps(options: Partial<Pick<DoctorOptions, "stateDir" | "sysfsRoot">> = {}, env: Record<string, string | undefined> = process.env): DoctorDeps {
+  const settings = readSettings(env);
   return {
     kernel: new NetlinkRdma(),
     netns: new LinuxNetns(),
-    sysfsRoot: options.sysfsRoot ?? (env.RDMA_CNI_SYSFS_ROOT || "/sys"),
-    stateDir: options.stateDir ?? (env.RDMA_CNI_STATE_DIR || "/run/cni/rdma"),
+    sysfsRoot: options.sysfsRoot ?? settings.sysfsRoot,
+    stateDir: options.stateDir ?? settings.stateDir ?? DEFAULT_STATE_DIR,
     procRoot: "/proc",
     probeLock: tryLockFile,
     now: () => new Date(),

@@ -1,6 +1,6 @@
 /**
- * The per-device lock files under <state>/locks, read without changing anything: doctor never
- * creates, writes or deletes a lock file.
+ * The lock files of the state dir (state/store.ts lists and names them), probed without changing
+ * anything: doctor never creates, writes or deletes a lock file.
  */
 import * as fs from "node:fs";
 import * as sys from "../sys/libc.ts";
@@ -26,21 +26,4 @@ export function tryLockFile(file: string): LockProbe {
   } finally {
     fs.closeSync(fd); // closing drops the flock in any case
   }
-}
-
-/** The device ID in a lock file's name: the inverse of the store's %XX escaping. */
-export function decodeLockName(name: string): string | undefined {
-  if (!name.endsWith(".lock")) return undefined;
-  const encoded = name.slice(0, -".lock".length);
-  if (!/^(?:[A-Za-z0-9_-]|%[0-9A-F]{2})+$/.test(encoded)) return undefined;
-  const bytes: number[] = [];
-  for (let i = 0; i < encoded.length; i++) {
-    if (encoded[i] === "%") {
-      bytes.push(Number.parseInt(encoded.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(encoded.charCodeAt(i));
-    }
-  }
-  return Buffer.from(bytes).toString("utf8");
 }

@@ -1,7 +1,5 @@
 /** The `rdma doctor` command line: pure, so every flag and every mistake is unit-testable. */
-
-export const DEFAULT_STATE_DIR = "/run/cni/rdma";
-export const DEFAULT_SYSFS_ROOT = "/sys";
+import { DEFAULT_STATE_DIR, DEFAULT_SYSFS_ROOT, readSettings } from "../config/input.ts";
 
 export interface DoctorOptions {
   stateDir: string;
@@ -24,9 +22,10 @@ export const DOCTOR_USAGE = `usage: rdma doctor [--json] [--state-dir DIR] [--sy
 const VALUED = { "--state-dir": "stateDir", "--sysfs-root": "sysfsRoot" } as const;
 
 export function parseDoctorArgs(argv: readonly string[], env: Record<string, string | undefined>): ParsedDoctorArgs {
+  const settings = readSettings(env);
   const options: DoctorOptions = {
-    stateDir: env.RDMA_CNI_STATE_DIR || DEFAULT_STATE_DIR,
-    sysfsRoot: env.RDMA_CNI_SYSFS_ROOT || DEFAULT_SYSFS_ROOT,
+    stateDir: settings.stateDir ?? DEFAULT_STATE_DIR,
+    sysfsRoot: settings.sysfsRoot,
     json: false,
   };
   for (let i = 0; i < argv.length; i++) {

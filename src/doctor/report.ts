@@ -6,14 +6,15 @@
  * netns) and reading the netns mode.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { buildInfo } from "../buildinfo.ts";
 import { parseDeviceId } from "../config/deviceid.ts";
 import { type Netns, NetnsError, type NetnsHandle } from "../netns/netns.ts";
-import { EXCLUSIVE_MODE_HELP, rdmaAbsent } from "../plugin/kernel-steps.ts";
+import { EXCLUSIVE_MODE_HELP, readNetnsMode } from "../rdma/facts.ts";
 import type { NetnsMode, RdmaDevice, RdmaKernel } from "../rdma/kernel.ts";
-import { ATTACHMENT_LOCK_PREFIX, type AttachmentRecord, attachmentLockName, deviceLockName, FileStore, recordFileName } from "../state/store.ts";
+import { type AttachmentRecord, FileStore, type LockFile } from "../state/store.ts";
 import { bySeverity, type Finding, finding, needsAttention } from "./findings.ts";
-import { decodeLockName, type LockProbe } from "./locks.ts";
+import type { LockProbe } from "./locks.ts";
 import { type DeviceParent, deviceNetdevs, deviceParent } from "./sysfs.ts";
 
 export interface DoctorDeps {
@@ -99,6 +100,9 @@ export interface Report {
   summary: { errors: number; warnings: number; infos: number; needsAttention: boolean; exitStatus: 0 | 1 };
 }
 
+/** The state dir, read through the store that writes it: doctor never builds a path of its own. */
+const storeOf = (deps: DoctorDeps): FileStore => new FileStore(deps.stateDir);
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export function doctorReport(deps: DoctorDeps): Report {
@@ -153,28 +157,33 @@ function readKernelRelease(deps: DoctorDeps, findings: Finding[]): Report["kerne
 }
 
 function readRdma(deps: DoctorDeps, findings: Finding[]): Report["rdma"] {
-  try {
-    const mode = deps.kernel.netnsMode();
-    if (mode !== "exclusive") {
+  const reading = readNetnsMode(deps.kernel);
+  switch (reading.kind) {
+    case "exclusive":
+      return { present: true, netnsMode: reading.mode, error: null };
+    case "not-exclusive":
       findings.push(
-        finding("netns-mode-shared", "rdma", `the RDMA subsystem is in netns ${mode} mode: every ADD on this node fails, because a device can be moved into a pod only in exclusive mode`, EXCLUSIVE_MODE_HELP),
+        finding(
+          "netns-mode-shared",
+          "rdma",
+          `the RDMA subsystem is in netns ${reading.mode} mode: every ADD on this node fails, because a device can be moved into a pod only in exclusive mode`,
+          EXCLUSIVE_MODE_HELP,
+        ),
       );
-    }
-    return { present: true, netnsMode: mode, error: null };
-  } catch (e) {
-    if (rdmaAbsent(e)) {
+      return { present: true, netnsMode: reading.mode, error: null };
+    case "absent":
       findings.push(
         finding(
           "rdma-absent",
           "rdma",
-          `this node has no RDMA subsystem: ${message(e)}; pods here cannot get RDMA devices`,
+          `this node has no RDMA subsystem: ${message(reading.error)}; pods here cannot get RDMA devices`,
           "load the RDMA core and the NIC's RDMA driver (modprobe ib_core, then e.g. mlx5_ib), or keep RDMA pods off this node",
         ),
       );
-      return { present: false, netnsMode: null, error: message(e) };
-    }
-    findings.push(finding("rdma-unreachable", "rdma", `cannot read the RDMA netns mode: ${message(e)}`, "run doctor as root (CAP_NET_ADMIN) on the host's network namespace"));
-    return { present: true, netnsMode: null, error: message(e) };
+      return { present: false, netnsMode: null, error: message(reading.error) };
+    case "unreachable":
+      findings.push(finding("rdma-unreachable", "rdma", `cannot read the RDMA netns mode: ${message(reading.error)}`, "run doctor as root (CAP_NET_ADMIN) on the host's network namespace"));
+      return { present: true, netnsMode: null, error: message(reading.error) };
   }
 }
 
@@ -194,7 +203,7 @@ function readRecords(deps: DoctorDeps, findings: Finding[]): ReturnType<FileStor
   }
   let listed: ReturnType<FileStore["list"]>;
   try {
-    listed = new FileStore(deps.stateDir).list();
+    listed = storeOf(deps).list();
   } catch (e) {
     findings.push(finding("state-unreadable", deps.stateDir, `cannot list the records: ${message(e)}`, "run doctor as root"));
     return { records: [], unreadable: [] };
@@ -215,7 +224,7 @@ function readRecords(deps: DoctorDeps, findings: Finding[]): ReturnType<FileStor
 const describe = (r: AttachmentRef) => `container ${r.containerId} (network ${r.network}, interface ${r.ifName})`;
 
 function checkAttachment(deps: DoctorDeps, rec: AttachmentRecord, rdmaPresent: boolean, hostDevices: RdmaDevice[] | undefined, findings: Finding[]): AttachmentEntry {
-  const file = `${deps.stateDir}/attachments/${recordFileName(rec)}`;
+  const file = storeOf(deps).recordPath(rec);
   const base = {
     file,
     network: rec.network,
@@ -288,7 +297,7 @@ function checkAttachment(deps: DoctorDeps, rec: AttachmentRecord, rdmaPresent: b
 
 /** A record in phase "moving": a call in progress holds the device's lock; otherwise one died. */
 function reportMoving(deps: DoctorDeps, rec: AttachmentRecord, file: string, where: string, findings: Finding[]): void {
-  const lockFile = `${deps.stateDir}/locks/${deviceLockName(rec.deviceId)}`;
+  const lockFile = storeOf(deps).deviceLockPath(rec.deviceId);
   let state: LockProbe | "unreadable" = "free";
   try {
     if (fs.existsSync(lockFile)) state = deps.probeLock(lockFile);
@@ -332,23 +341,19 @@ function findDuplicates(attachments: AttachmentEntry[], findings: Finding[]): vo
 }
 
 function readLocks(deps: DoctorDeps, records: AttachmentRecord[], findings: Finding[]): LockEntry[] {
-  const dir = `${deps.stateDir}/locks`;
-  let names: string[];
+  const store = storeOf(deps);
+  let files: LockFile[];
   try {
-    names = fs.readdirSync(dir).sort();
+    files = store.listLocks();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    findings.push(finding("state-unreadable", dir, `cannot list the lock files: ${message(e)}`, "run doctor as root"));
+    findings.push(finding("state-unreadable", store.locks, `cannot list the lock files: ${message(e)}`, "run doctor as root"));
     return [];
   }
-  const recorded = new Set(records.flatMap((r) => [deviceLockName(r.deviceId), attachmentLockName(r)]));
+  const recorded = new Set(records.flatMap((r) => [store.deviceLockPath(r.deviceId), store.attachmentLockPath(r)]));
   const locks: LockEntry[] = [];
-  for (const name of names) {
-    if (!name.endsWith(".lock")) continue;
-    const file = `${dir}/${name}`;
-    const kind = name.startsWith(ATTACHMENT_LOCK_PREFIX) ? "attachment" : "device";
-    const deviceId = kind === "device" ? (decodeLockName(name) ?? null) : null;
-    const hasRecord = recorded.has(name);
+  for (const { file, kind, deviceId } of files) {
+    const name = path.basename(file);
+    const hasRecord = recorded.has(file);
     let state: LockEntry["state"];
     try {
       state = deps.probeLock(file);

@@ -5,7 +5,7 @@
  * refuses connections), and when the engine accepts but cannot run the plugin. It prints nothing
  * on stdout: a reason on stderr, and the exit status, are the verdict.
  */
-import { LATEST_VERSION, SUPPORTED_VERSIONS } from "../cni/version.ts";
+import { LATEST_VERSION, SUPPORTED_VERSIONS } from "../config/version.ts";
 import { decodeReply, encodeRequest } from "./protocol.ts";
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 5_000;

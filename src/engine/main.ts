@@ -5,8 +5,7 @@
  * `rdma engine --check`: the DaemonSet's readiness and liveness probe (check.ts).
  */
 import * as fs from "node:fs";
-import type { LogLevel } from "../config/netconf.ts";
-import { StreamLogger } from "../log.ts";
+import { type LogLevel, StreamLogger } from "../log.ts";
 import * as sys from "../sys/libc.ts";
 import { DEFAULT_CHECK_TIMEOUT_MS, checkEngine } from "./check.ts";
 import { WorkerPool } from "./pool.ts";
@@ -14,9 +13,8 @@ import { bindEngineSocket, prepareSocketDir } from "./server.ts";
 
 export const DEFAULT_ENGINE_SOCKET = "/run/rdma-cni/engine.sock";
 /**
- * Threads serving calls at most; more calls wait in the listen backlog. Each costs about 3 MiB:
- * 16 keep the engine near 95 MiB, within the DaemonSet's 128 MiB; 32 reached 141-147 MiB
- * (docs/engine.md).
+ * Threads serving calls at most; more calls wait in the listen backlog. 16 keep the engine within
+ * the DaemonSet's 128 MiB; 32 do not (docs/engine.md, docs/bench.md).
  */
 export const DEFAULT_MAX_WORKERS = 16;
 /** Idle threads kept ready (and started ahead of need while calls arrive). */

@@ -12,8 +12,7 @@
  * idle for `idleMs` retire one per `idleMs` (server.ts tryRetire), down to `spare` idle ones.
  * Calls beyond `maxWorkers` wait in the listen backlog for the next free worker.
  */
-import type { LogLevel } from "../config/netconf.ts";
-import type { Logger } from "../log.ts";
+import type { Logger, LogLevel } from "../log.ts";
 import * as us from "../sys/unix-socket.ts";
 import { POOL_COUNTERS_BYTES, type PoolCounters, poolCounters, type WorkerExit } from "./server.ts";
 

@@ -4,21 +4,21 @@
  * node without RDMA is not an error for the installer (the DaemonSet may run on every node).
  */
 import type { Logger } from "../log.ts";
-import { EXCLUSIVE_MODE_HELP, rdmaAbsent } from "../plugin/kernel-steps.ts";
+import { EXCLUSIVE_MODE_HELP, readNetnsMode } from "../rdma/facts.ts";
 import type { NetnsMode, RdmaKernel } from "../rdma/kernel.ts";
 
 export function reportNetnsMode(kernel: Pick<RdmaKernel, "netnsMode">, log: Logger): NetnsMode | undefined {
-  let mode: NetnsMode;
-  try {
-    mode = kernel.netnsMode();
-  } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    const why = rdmaAbsent(e)
-      ? "this node has no RDMA subsystem (ib_core is not loaded); pods here cannot get RDMA devices until it is"
-      : "the RDMA netns mode could not be read";
+  const reading = readNetnsMode(kernel);
+  if (reading.kind === "absent" || reading.kind === "unreachable") {
+    const reason = reading.error instanceof Error ? reading.error.message : String(reading.error);
+    const why =
+      reading.kind === "absent"
+        ? "this node has no RDMA subsystem (ib_core is not loaded); pods here cannot get RDMA devices until it is"
+        : "the RDMA netns mode could not be read";
     log.warn(`RDMA netns mode unknown: ${why}`, { error: reason });
     return undefined;
   }
+  const { mode } = reading;
   if (mode === "exclusive") {
     log.info("RDMA netns mode is exclusive: RDMA devices can be moved into pods", { netnsMode: mode });
   } else {

@@ -26,8 +26,6 @@ export class NetnsError extends Error {
 }
 
 export interface Netns {
-  /** The calling thread's own netns. */
-  current(): NetnsHandle;
   /**
    * The netns the plugin runs in (where `inside` returns to), open for the life of the process:
    * callers must not close it. Saves an open of /proc on every move back to the host.
@@ -38,8 +36,6 @@ export interface Netns {
   /** Runs `fn` inside `target`, then returns to where the thread was, even if `fn` throws. */
   inside<T>(target: NetnsHandle, fn: () => T): T;
   close(handle: NetnsHandle): void;
-  /** A stable identity (device and inode of nsfs) for comparing two handles. */
-  identity(handle: NetnsHandle): string;
 }
 
 /** The process's own netns, opened on first use and kept open (close-on-exec). */
@@ -48,10 +44,6 @@ let homeHandle: NetnsHandle | undefined;
 const entered: NetnsHandle[] = [];
 
 export class LinuxNetns implements Netns {
-  current(): NetnsHandle {
-    return this.open("/proc/thread-self/ns/net");
-  }
-
   home(): NetnsHandle {
     homeHandle ??= this.open("/proc/thread-self/ns/net");
     return homeHandle;
@@ -102,10 +94,5 @@ export class LinuxNetns implements Netns {
   close(handle: NetnsHandle): void {
     if (handle === homeHandle) throw new Error("the home netns handle is kept open for the process");
     fs.closeSync(handle.fd);
-  }
-
-  identity(handle: NetnsHandle): string {
-    const st = fs.fstatSync(handle.fd);
-    return `${st.dev}:${st.ino}`;
   }
 }

@@ -1,22 +1,73 @@
 /**
  * ADD: find the RDMA device of the VF/SF, write the record, move the device into the pod's netns,
- * mark the record attached, and hand prevResult on. Every step that changed something registers
- * its undo before the next one runs.
+ * note it in the device-info file, mark the record attached, and hand prevResult on. Each of
+ * those steps comes with its undo (steps.ts): a failure takes back what the earlier ones did.
  */
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import type { DeviceId } from "../config/deviceid.ts";
 import { deviceIdFor } from "../config/netconf.ts";
-import { lookupRdmaDevice } from "../rdma/sysfs.ts";
-import { killPoint } from "./killpoints.ts";
-import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import type { NetnsHandle } from "../netns/netns.ts";
 import type { RdmaDevice } from "../rdma/kernel.ts";
-import type { Lock } from "../state/lock.ts";
-import type { AttachmentKey, AttachmentRecord, Store } from "../state/store.ts";
-import { sameKey } from "../state/store.ts";
+import { lookupRdmaDevice } from "../rdma/sysfs.ts";
+import type { AttachmentRecord, DeviceInfoChange, Store } from "../state/store.ts";
+import { describeKey, sameKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
+import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
 import { deviceInNetns, hostDevice, listHostDevices, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
+import { killPoint } from "./killpoints.ts";
+import { runSteps, type Undo } from "./steps.ts";
 
 export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
+  const target = addTarget(req, deps);
+  const pod = openPodNetns(deps, req.env.netns, "CNI_NETNS");
+  try {
+    const store = req.openStore();
+    // Attachment first, device second (as DEL and GC): two ADDs of one attachment naming
+    // different devices cannot both move one, since the second sees the first's record here.
+    const attachmentLock = store.lockAttachment(req.key, deps.lockTimeoutMs);
+    try {
+      const existing = recordOfAttachment(req, store, target.deviceId);
+      const deviceLock = store.lockDevice(target.deviceId.id, deps.lockTimeoutMs);
+      let attached = false;
+      try {
+        killPoint("add:locked");
+        const ctx: AddContext = { req, deps, store, pod, target };
+        if (!(existing && alreadyAttached(ctx, existing))) attach(ctx);
+        attached = true;
+        return target.result;
+      } finally {
+        // An attached device keeps its lock file until DEL; a failed ADD leaves none. The
+        // attachment's lock guards only this call.
+        deviceLock.release({ removeFile: !attached });
+      }
+    } finally {
+      attachmentLock.release({ removeFile: true });
+    }
+  } finally {
+    deps.netns.close(pod);
+  }
+}
+
+/** What ADD is asked for, checked before anything is opened. */
+interface AddTarget {
+  deviceId: DeviceId;
+  /** Where the deviceID came from, for messages. */
+  source: string;
+  pciAddress: string | undefined;
+  deviceInfoFile: string | undefined;
+  /** What ADD prints: prevResult, with the VF's pciID added for a 1.1.0 result. */
+  result: Record<string, unknown>;
+}
+
+interface AddContext {
+  req: Request;
+  deps: PluginDeps;
+  store: Store;
+  pod: NetnsHandle;
+  target: AddTarget;
+}
+
+function addTarget(req: Request, deps: PluginDeps): AddTarget {
   const { env, conf } = req;
   if (!conf.prevResult) {
     throw new CniError(
@@ -31,107 +82,115 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       `invalid network config: no deviceID for ${env.ifName}: set "deviceID" in the network config, let the runtime pass runtimeConfig.deviceID (capability "deviceID", as Multus does with the SR-IOV device plugin), or chain after a plugin whose 1.1.0 result gives the container interface a pciID`,
     );
   }
-  const deviceId = target.deviceId.id;
-  const pciAddress = target.deviceId.kind === "pci" ? deviceId : undefined;
-  const infoFile = conf.deviceInfoFile ? deviceInfoPath(conf.deviceInfoFile, deps.deviceInfoRoots) : undefined;
+  const pciAddress = target.deviceId.kind === "pci" ? target.deviceId.id : undefined;
+  const deviceInfoFile = conf.deviceInfoFile ? deviceInfoPath(conf.deviceInfoFile, deps.deviceInfoRoots) : undefined;
   const result = resultWithPciId(conf.prevResult.raw, conf.cniVersion, env.ifName, pciAddress);
-  const key: AttachmentKey = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
-  const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
-  const undo: { what: string; run: () => void }[] = [];
-  try {
-    const store = req.openStore();
-    // Attachment first, device second (as DEL and GC): two ADDs of one attachment naming
-    // different devices cannot both move one, since the second sees the first's record here.
-    const attachmentLock = store.lockAttachment(key, deps.lockTimeoutMs);
-    let lock: Lock | undefined;
-    let attached = false;
-    try {
-      const existing = store.get(key);
-      if (existing && existing.deviceId !== deviceId) {
-        throw new CniError(
-          ErrorCode.DeviceBusy,
-          `attachment ${describeKey(key)} already holds RDMA device ${existing.rdmaDevice} (deviceID ${existing.deviceId}), not ${deviceId}: DEL it first`,
-        );
-      }
-      lock = store.lockDevice(deviceId, deps.lockTimeoutMs);
-      killPoint("add:locked");
-      if (existing) {
-        const there = deviceInNetns(deps, pod, existing.rdmaIndex);
-        if (there && existing.netns === env.netns) {
-          // A repeated ADD that already succeeded (or got as far as the move before it died).
-          if (existing.phase !== "attached") store.put({ ...existing, phase: "attached", updatedAt: deps.now().toISOString() });
-          deps.log.info("ADD repeated: device already in the pod", { device: there.name, deviceId });
-          attached = true;
-          return result;
-        }
-        // The record outlived its move (a crash before the move, or the device came back): redo it.
-        deps.log.warn("stale record before ADD; attaching again", { record: existing.phase, device: existing.rdmaDevice });
-      }
+  return { deviceId: target.deviceId, source: target.source, pciAddress, deviceInfoFile, result };
+}
 
-      const lookup = lookupRdmaDevice(deps.sysfsRoot, target.deviceId);
-      if (lookup.found === "many") {
-        throw new CniError(ErrorCode.DeviceNotFound, `deviceID ${deviceId} (from ${target.source}) has several RDMA devices: ${lookup.names.join(", ")}; expected exactly one`);
-      }
-      if (lookup.found === "none") {
-        // Say the root cause when there is one: no RDMA at all (100) or shared mode (101).
-        requireExclusiveMode(deps);
-        throw notOnHost(req, store, deps, deviceId, target.source, lookup.reason);
-      }
-      const device = findOnHost(deps, lookup.name);
-      if (!device) {
-        throw new CniError(ErrorCode.DeviceNotFound, `RDMA device ${lookup.name} of deviceID ${deviceId} is in sysfs but RDMA netlink does not list it in this network namespace`);
-      }
-
-      const now = deps.now().toISOString();
-      const record: AttachmentRecord = {
-        version: 1,
-        ...key,
-        deviceId,
-        rdmaDevice: device.name,
-        rdmaIndex: device.index,
-        netns: env.netns,
-        phase: "moving",
-        createdAt: now,
-        updatedAt: now,
-      };
-      store.put(record);
-      undo.push({ what: "remove the record", run: () => store.remove(key) });
-      killPoint("add:recorded");
-
-      // The mode is not asked up front (one netlink round trip fewer on every ADD): a move in
-      // shared mode fails with EOPNOTSUPP, and only then is the mode asked to say why.
-      moveIntoPod(deps, device, pod, () => requireExclusiveMode(deps));
-      undo.push({ what: `move ${device.name} back to the host`, run: () => moveBackToHost(deps, device, pod) });
-      killPoint("add:moved");
-
-      const deviceInfo = infoFile ? addDeviceInfo(infoFile, device.name, pciAddress) : undefined;
-      if (deviceInfo) undo.push({ what: `restore ${deviceInfo.file}`, run: () => removeDeviceInfo(deviceInfo) });
-      killPoint("add:device-info");
-
-      store.put({ ...record, phase: "attached", updatedAt: deps.now().toISOString(), ...(deviceInfo ? { deviceInfo } : {}) });
-      killPoint("add:attached");
-      deps.log.info("RDMA device moved into the pod", { device: device.name, deviceId, netns: env.netns });
-      undo.length = 0;
-      attached = true;
-      return result;
-    } catch (e) {
-      for (const step of undo.reverse()) {
-        try {
-          step.run();
-        } catch (undoErr) {
-          deps.log.error(`ADD failed and could not ${step.what}`, { error: (undoErr as Error).message });
-        }
-      }
-      throw e;
-    } finally {
-      // An attached device keeps its lock file until DEL; a failed ADD leaves none. The
-      // attachment's lock guards only this call.
-      lock?.release({ removeFile: !attached });
-      attachmentLock.release({ removeFile: true });
-    }
-  } finally {
-    deps.netns.close(pod);
+/** The attachment's record, if any; read under its lock. One attachment holds one device. */
+function recordOfAttachment(req: Request, store: Store, deviceId: DeviceId): AttachmentRecord | undefined {
+  const existing = store.get(req.key);
+  if (existing && existing.deviceId !== deviceId.id) {
+    throw new CniError(
+      ErrorCode.DeviceBusy,
+      `attachment (${describeKey(req.key)}) already holds RDMA device ${existing.rdmaDevice} (deviceID ${existing.deviceId}), not ${deviceId.id}: DEL it first`,
+    );
   }
+  return existing;
+}
+
+/** A repeated ADD that already succeeded (or got as far as the move before it died): true when the device is in the pod. */
+function alreadyAttached({ req, deps, store, pod }: AddContext, existing: AttachmentRecord): boolean {
+  const there = deviceInNetns(deps, pod, existing.rdmaIndex);
+  if (there && existing.netns === req.env.netns) {
+    if (existing.phase !== "attached") store.put({ ...existing, phase: "attached", updatedAt: deps.now().toISOString() });
+    deps.log.info("ADD repeated: device already in the pod", { device: there.name, deviceId: existing.deviceId });
+    return true;
+  }
+  // The record outlived its move (a crash before the move, or the device came back): redo it.
+  deps.log.warn("stale record before ADD; attaching again", { record: existing.phase, device: existing.rdmaDevice });
+  return false;
+}
+
+/** What the steps of one attachment share. */
+interface Attaching {
+  device: RdmaDevice;
+  record: AttachmentRecord;
+  deviceInfo?: DeviceInfoChange;
+}
+
+function attach(ctx: AddContext): void {
+  const { req, deps, target } = ctx;
+  const device = deviceOnHost(ctx);
+  const now = deps.now().toISOString();
+  const record: AttachmentRecord = {
+    version: 1,
+    ...req.key,
+    deviceId: target.deviceId.id,
+    rdmaDevice: device.name,
+    rdmaIndex: device.index,
+    netns: req.env.netns,
+    phase: "moving",
+    createdAt: now,
+    updatedAt: now,
+  };
+  const a: Attaching = { device, record };
+  runSteps("ADD", [() => recordMoving(ctx, a), () => moveIn(ctx, a), () => noteInDeviceInfo(ctx, a), () => recordAttached(ctx, a)], deps.log);
+  deps.log.info("RDMA device moved into the pod", { device: device.name, deviceId: record.deviceId, netns: req.env.netns });
+}
+
+/** The record, in phase moving, before the device moves: a crash from here on leaves a trace. */
+function recordMoving({ req, store }: AddContext, a: Attaching): Undo {
+  store.put(a.record);
+  killPoint("add:recorded");
+  return { what: "remove the record", run: () => store.remove(req.key) };
+}
+
+/**
+ * The move. The mode is not asked up front (one netlink round trip fewer on every ADD): a move in
+ * shared mode fails with EOPNOTSUPP, and only then is the mode asked to say why.
+ */
+function moveIn({ deps, pod }: AddContext, a: Attaching): Undo {
+  moveIntoPod(deps, a.device, pod, () => requireExclusiveMode(deps));
+  killPoint("add:moved");
+  return { what: `move ${a.device.name} back to the host`, run: () => moveBackToHost(deps, a.device, pod) };
+}
+
+/** The device in the runtime's device-info file, when the runtime gave one. */
+function noteInDeviceInfo({ target }: AddContext, a: Attaching): Undo | undefined {
+  const change = target.deviceInfoFile ? addDeviceInfo(target.deviceInfoFile, a.device.name, target.pciAddress) : undefined;
+  killPoint("add:device-info");
+  if (!change) return undefined;
+  a.deviceInfo = change;
+  return { what: `restore ${change.file}`, run: () => removeDeviceInfo(change) };
+}
+
+/** The record, attached: the last step, so nothing comes after it to fail. */
+function recordAttached({ deps, store }: AddContext, a: Attaching): undefined {
+  store.put({ ...a.record, phase: "attached", updatedAt: deps.now().toISOString(), ...(a.deviceInfo ? { deviceInfo: a.deviceInfo } : {}) });
+  killPoint("add:attached");
+  return undefined;
+}
+
+/** The host's RDMA device of the target: sysfs names it, RDMA netlink gives its index. */
+function deviceOnHost(ctx: AddContext): RdmaDevice {
+  const { deps, target } = ctx;
+  const deviceId = target.deviceId.id;
+  const lookup = lookupRdmaDevice(deps.sysfsRoot, target.deviceId);
+  if (lookup.found === "many") {
+    throw new CniError(ErrorCode.DeviceNotFound, `deviceID ${deviceId} (from ${target.source}) has several RDMA devices: ${lookup.names.join(", ")}; expected exactly one`);
+  }
+  if (lookup.found === "none") {
+    // Say the root cause when there is one: no RDMA at all (100) or shared mode (101).
+    requireExclusiveMode(deps);
+    throw notOnHost(ctx, lookup.reason);
+  }
+  const device = findOnHost(deps, lookup.name);
+  if (!device) {
+    throw new CniError(ErrorCode.DeviceNotFound, `RDMA device ${lookup.name} of deviceID ${deviceId} is in sysfs but RDMA netlink does not list it in this network namespace`);
+  }
+  return device;
 }
 
 const DUMP_ATTEMPTS = 5;
@@ -183,28 +242,24 @@ export function resultWithPciId(raw: Record<string, unknown>, cniVersion: string
   return { ...raw, interfaces };
 }
 
-function describeKey(k: AttachmentKey): string {
-  return `(network ${k.network}, container ${k.containerId}, interface ${k.ifName})`;
-}
-
 /**
  * The device is not on the host: say who holds it, when a record says so and the kernel agrees
  * (the record's netns holds the device). A record whose claim the kernel does not back is only
  * mentioned: the device is gone, or a crashed call left the record.
  */
-function notOnHost(req: Request, store: Store, deps: PluginDeps, deviceId: string, source: string, reason: string): CniError {
-  const key: AttachmentKey = { network: req.conf.name, containerId: req.env.containerId, ifName: req.env.ifName };
-  const holders = store.list().records.filter((r) => r.deviceId === deviceId && !sameKey(r, key));
+function notOnHost({ req, deps, store, target }: AddContext, reason: string): CniError {
+  const deviceId = target.deviceId.id;
+  const holders = store.list().records.filter((r) => r.deviceId === deviceId && !sameKey(r, req.key));
   for (const holder of holders) {
     if (holds(deps, holder)) {
       return new CniError(
         ErrorCode.DeviceBusy,
-        `RDMA device ${holder.rdmaDevice} (deviceID ${deviceId}) is attached to another pod: ${describeKey(holder)} in netns ${holder.netns}`,
+        `RDMA device ${holder.rdmaDevice} (deviceID ${deviceId}) is attached to another pod: (${describeKey(holder)}) in netns ${holder.netns}`,
       );
     }
   }
-  const stale = holders[0] ? `; a record of ${describeKey(holders[0])} names it, but its netns does not hold it` : "";
-  return new CniError(ErrorCode.DeviceNotFound, `no RDMA device found for deviceID ${deviceId} (from ${source}): ${reason}${stale}`);
+  const stale = holders[0] ? `; a record of (${describeKey(holders[0])}) names it, but its netns does not hold it` : "";
+  return new CniError(ErrorCode.DeviceNotFound, `no RDMA device found for deviceID ${deviceId} (from ${target.source}): ${reason}${stale}`);
 }
 
 function holds(deps: PluginDeps, record: AttachmentRecord): boolean {

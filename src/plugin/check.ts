@@ -1,16 +1,16 @@
 /** CHECK: the record exists, is complete, and its device is in the pod's netns. */
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
+import { describeKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { deviceInNetns, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 
 export function check(req: Request, deps: PluginDeps): void {
-  const { env, conf } = req;
-  const key = { network: conf.name, containerId: env.containerId, ifName: env.ifName };
+  const { env, conf, key } = req;
   // CNI_NETNS is input: checked before the store is opened, so a refused CHECK writes nothing.
   const pod = openPodNetns(deps, env.netns, "CNI_NETNS");
   try {
     const record = req.openStore().get(key);
-    const where = `network ${key.network}, container ${key.containerId}, interface ${key.ifName}`;
+    const where = describeKey(key);
     if (!record) throw new CniError(ErrorCode.CheckFailed, `CHECK: no attachment record for ${where}`);
     if (record.phase !== "attached") throw new CniError(ErrorCode.CheckFailed, `CHECK: the attachment for ${where} is in phase ${record.phase}, not attached`);
     if (conf.deviceId && conf.deviceId.id !== record.deviceId) {

@@ -1,10 +1,10 @@
-/** What the plugin's verbs work with: interfaces only, wired by main.ts or by a test. */
-import type { CniEnv } from "../cni/env.ts";
+/** What the plugin's verbs work with: interfaces only, wired by src/wiring.ts or by the tests' fake node. */
+import type { CniEnv } from "../config/env.ts";
 import type { NetConf } from "../config/netconf.ts";
 import type { Logger } from "../log.ts";
 import type { Netns } from "../netns/netns.ts";
 import type { RdmaKernel } from "../rdma/kernel.ts";
-import type { Store } from "../state/store.ts";
+import type { AttachmentKey, Store } from "../state/store.ts";
 
 export interface PluginDeps {
   kernel: RdmaKernel;
@@ -28,6 +28,8 @@ export interface PluginDeps {
 export interface Request {
   env: CniEnv;
   conf: NetConf;
+  /** The attachment the call is about (the config's network, CNI_CONTAINERID, CNI_IFNAME). */
+  key: AttachmentKey;
   /**
    * The record store, opened (its directories created) on the first call. A verb calls it only
    * after its input checks, so a refused call writes nothing.

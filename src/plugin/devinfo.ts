@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import { confinedPath } from "../config/paths.ts";
 import { writeFileAtomic } from "../state/atomic.ts";
 import type { DeviceInfoChange } from "../state/store.ts";

@@ -2,7 +2,8 @@
  * GC: every record of this network that is not in cni.dev/valid-attachments is released as DEL
  * would. One failure does not stop the rest; all of them are reported together.
  */
-import { asCniError, CniError, ErrorCode } from "../cni/errors.ts";
+import { asCniError, CniError, ErrorCode } from "../errors.ts";
+import { attachmentKey, sameKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { releaseAttachment } from "./del.ts";
 
@@ -12,13 +13,13 @@ export function gc(req: Request, deps: PluginDeps): void {
     throw new CniError(ErrorCode.InvalidConfig, "invalid network config: cni.dev/valid-attachments is missing: GC needs the list of attachments to keep");
   }
   const store = req.openStore();
-  const keep = new Set(conf.validAttachments.map((a) => `${a.containerID}\n${a.ifname}`));
+  const keep = conf.validAttachments.map((a) => attachmentKey(conf.name, a.containerID, a.ifname));
   const { records, unreadable } = store.list();
   for (const u of unreadable) deps.log.warn("GC: skipping a file that is not a valid record", u);
   const failures: string[] = [];
   let released = 0;
   for (const record of records) {
-    if (record.network !== conf.name || keep.has(`${record.containerId}\n${record.ifName}`)) continue;
+    if (record.network !== conf.name || keep.some((k) => sameKey(k, record))) continue;
     try {
       releaseAttachment(record, "", store, deps);
       released++;

@@ -2,39 +2,23 @@
  * The kernel steps the verbs share, each turning kernel and netns failures into CniErrors that say
  * what failed and what to do.
  */
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import { type NetnsHandle, NetnsError } from "../netns/netns.ts";
+import { describeUnreachable, EXCLUSIVE_MODE_HELP, readNetnsMode } from "../rdma/facts.ts";
 import { KernelError, type RdmaDevice } from "../rdma/kernel.ts";
 import { Errno, errnoName } from "../sys/libc.ts";
 import type { PluginDeps } from "./deps.ts";
 
-export const EXCLUSIVE_MODE_HELP =
-  "set the RDMA subsystem to netns exclusive mode: add 'options ib_core netns_mode=0' to /etc/modprobe.d/ib_core.conf and reload ib_core (or reboot), or run 'rdma system set netns exclusive' while no network namespace other than the host's exists";
-
-/** True when the error means there is no RDMA subsystem to talk to at all. */
-export function rdmaAbsent(e: unknown): boolean {
-  return (
-    e instanceof KernelError &&
-    (e.errno === Errno.EPROTONOSUPPORT || e.errno === Errno.EAFNOSUPPORT || e.errno === Errno.ENOENT)
-  );
-}
-
 export function rdmaUnavailable(e: unknown): CniError {
-  const why = e instanceof Error ? e.message : String(e);
-  const hint = rdmaAbsent(e) ? " (is the ib_core module loaded? the host kernel has no RDMA netlink)" : "";
-  return new CniError(ErrorCode.RdmaUnavailable, `the RDMA subsystem is not reachable: ${why}${hint}`);
+  return new CniError(ErrorCode.RdmaUnavailable, describeUnreachable(e));
 }
 
 /** ADD and CHECK need exclusive mode: in shared mode a device is in every netns and cannot move. */
 export function requireExclusiveMode(deps: PluginDeps): void {
-  let mode: string;
-  try {
-    mode = deps.kernel.netnsMode();
-  } catch (e) {
-    throw rdmaUnavailable(e);
-  }
-  if (mode !== "exclusive") {
-    throw new CniError(ErrorCode.NetnsModeNotExclusive, `the RDMA subsystem is in netns ${mode} mode; this plugin needs exclusive mode`, EXCLUSIVE_MODE_HELP);
+  const reading = readNetnsMode(deps.kernel);
+  if (reading.kind === "absent" || reading.kind === "unreachable") throw rdmaUnavailable(reading.error);
+  if (reading.kind !== "exclusive") {
+    throw new CniError(ErrorCode.NetnsModeNotExclusive, `the RDMA subsystem is in netns ${reading.mode} mode; this plugin needs exclusive mode`, EXCLUSIVE_MODE_HELP);
   }
 }
 

@@ -10,14 +10,12 @@ export type { NetnsMode, RdmaDevice };
 export interface RdmaKernel {
   /** The RDMA subsystem's netns mode (RDMA_NLDEV_CMD_SYS_GET). */
   netnsMode(): NetnsMode;
-  setNetnsMode(mode: NetnsMode): void;
   /** Devices visible from the calling thread's netns (all of them in shared mode). */
   listDevices(): RdmaDevice[];
   /** The device with this index as seen from the calling thread's netns, or undefined when it has none. */
   getDevice(index: number): RdmaDevice | undefined;
   /** Moves a device (by index) into the netns behind `netnsFd`. The thread must be in the device's netns. */
   moveDevice(index: number, netnsFd: number): void;
-  renameDevice(index: number, name: string): void;
 }
 
 /** A kernel-side failure: the operation, the errno and, where known, its name. */

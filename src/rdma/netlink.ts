@@ -68,8 +68,8 @@ function transact(open: () => NetlinkSocket, op: string, build: (seq: number) =>
 }
 
 /**
- * One receive buffer for the process: allocating (and zeroing) 64 KiB per request cost more than
- * the kernel's move in the test VM. Safe to share: calls are synchronous and copy what they keep.
+ * One receive buffer for the process, not one per request (docs/bench.md says what that cost).
+ * Safe to share: calls are synchronous and copy what they keep.
  */
 let sharedBuffer: Uint8Array | undefined;
 function receiveBuffer(): Uint8Array {
@@ -97,10 +97,6 @@ export class NetlinkRdma implements RdmaKernel {
     return nl.decodeNetnsMode(reply.payload);
   }
 
-  setNetnsMode(mode: nl.NetnsMode): void {
-    transact(this.open, `set RDMA netns mode ${mode}`, (seq) => nl.sysSetNetnsMode(seq, mode));
-  }
-
   listDevices(): nl.RdmaDevice[] {
     return transact(this.open, "list RDMA devices", nl.getDevicesDump).map((m) => nl.decodeDevice(m.payload));
   }
@@ -118,9 +114,5 @@ export class NetlinkRdma implements RdmaKernel {
 
   moveDevice(index: number, netnsFd: number): void {
     transact(this.open, `move RDMA device ${index}`, (seq) => nl.setDeviceNetns(seq, index, netnsFd));
-  }
-
-  renameDevice(index: number, name: string): void {
-    transact(this.open, `rename RDMA device ${index} to ${name}`, (seq) => nl.setDeviceName(seq, index, name));
   }
 }

@@ -174,23 +174,10 @@ export function sysGet(seq: number): Uint8Array {
   return encodeRequest(rdmaMessageType(NldevCmd.SYS_GET), NLM_F_REQUEST | NLM_F_ACK, seq, []);
 }
 
-export function sysSetNetnsMode(seq: number, mode: NetnsMode): Uint8Array {
-  return encodeRequest(rdmaMessageType(NldevCmd.SYS_SET), NLM_F_REQUEST | NLM_F_ACK, seq, [
-    { type: NldevAttr.SYS_ATTR_NETNS_MODE, u8: mode === "exclusive" ? 0 : 1 },
-  ]);
-}
-
 export function setDeviceNetns(seq: number, devIndex: number, netnsFd: number): Uint8Array {
   return encodeRequest(rdmaMessageType(NldevCmd.SET), NLM_F_REQUEST | NLM_F_ACK, seq, [
     { type: NldevAttr.DEV_INDEX, u32: devIndex },
     { type: NldevAttr.NET_NS_FD, u32: netnsFd },
-  ]);
-}
-
-export function setDeviceName(seq: number, devIndex: number, name: string): Uint8Array {
-  return encodeRequest(rdmaMessageType(NldevCmd.SET), NLM_F_REQUEST | NLM_F_ACK, seq, [
-    { type: NldevAttr.DEV_INDEX, u32: devIndex },
-    { type: NldevAttr.DEV_NAME, str: name },
   ]);
 }
 

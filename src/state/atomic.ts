@@ -15,7 +15,7 @@ let written = 0;
 
 export function writeFileAtomic(file: string, text: string, mode: number): void {
   // Unique per process and call; O_EXCL refuses anything already there. (No node:crypto: its
-  // import costs ~20 ms of start-up on every call.)
+  // import slows every call's start-up, docs/bench.md.)
   const tmp = `${path.dirname(file)}/${TEMP_PREFIX}${process.pid}-${Date.now().toString(36)}-${++written}`;
   try {
     const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);

@@ -10,7 +10,7 @@
  * at most one process holds the flock of the file that is at the path, which is the lock.
  */
 import * as fs from "node:fs";
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import * as sys from "../sys/libc.ts";
 import { O_CLOEXEC } from "../sys/libc.ts";
 

@@ -10,17 +10,27 @@
  * that held them leaves nothing behind for them to guard (see lock.ts for why that is safe).
  */
 import * as fs from "node:fs";
-import { CniError, ErrorCode } from "../cni/errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 import { O_CLOEXEC } from "../sys/libc.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 
 export const RECORD_VERSION = 1;
 
+/** What a record is the record of: one interface of one container on one network. */
 export interface AttachmentKey {
   network: string;
   containerId: string;
   ifName: string;
+}
+
+export function attachmentKey(network: string, containerId: string, ifName: string): AttachmentKey {
+  return { network, containerId, ifName };
+}
+
+/** The key as every message names it: "network N, container C, interface I". */
+export function describeKey(key: AttachmentKey): string {
+  return `network ${key.network}, container ${key.containerId}, interface ${key.ifName}`;
 }
 
 /** "moving": written before the device is moved (it may be on either side); "attached": moved. */
@@ -80,16 +90,31 @@ export function encodeComponent(s: string): string {
   return out;
 }
 
+/** The inverse of encodeComponent; undefined for a name it never produces. */
+export function decodeComponent(encoded: string): string | undefined {
+  if (!/^(?:[A-Za-z0-9_-]|%[0-9A-F]{2})+$/.test(encoded)) return undefined;
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    if (encoded[i] === "%") {
+      bytes.push(Number.parseInt(encoded.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(encoded.charCodeAt(i));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
 /** An attachment's file-name stem: readable when it fits, a hash of the key when it does not. */
 function keyStem(key: AttachmentKey): string {
   const readable = [key.network, key.containerId, key.ifName].map(encodeComponent).join(".");
   if (readable.length <= MAX_FILE_NAME) return readable;
-  // Bun's hasher, not node:crypto: importing that costs ~20 ms of start-up on every call.
+  // Bun's hasher, not node:crypto: importing that slows every call's start-up (docs/bench.md).
   const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify([key.network, key.containerId, key.ifName])).digest("hex");
   return `sha256-${hash}`;
 }
 
-/** File name of a record. */
+/** File name (under attachments/) of a record. */
 export function recordFileName(key: AttachmentKey): string {
   return `${keyStem(key)}.json`;
 }
@@ -105,6 +130,22 @@ export function deviceLockName(deviceId: string): string {
 /** File name (under locks/) of an attachment's lock. */
 export function attachmentLockName(key: AttachmentKey): string {
   return `${ATTACHMENT_LOCK_PREFIX}${keyStem(key)}.lock`;
+}
+
+/** A file in locks/, as the store named it. */
+export interface LockFile {
+  file: string;
+  /** A device's lock, or an attachment's (held only during a call). */
+  kind: "device" | "attachment";
+  /** The device ID a device lock's name encodes; null for an attachment's, or a name the store never writes. */
+  deviceId: string | null;
+}
+
+/** What a lock file's name says: kind, and for a device's lock its device ID. */
+export function parseLockName(name: string): Omit<LockFile, "file"> {
+  if (name.startsWith(ATTACHMENT_LOCK_PREFIX)) return { kind: "attachment", deviceId: null };
+  const deviceId = name.endsWith(".lock") ? decodeComponent(name.slice(0, -".lock".length)) : undefined;
+  return { kind: "device", deviceId: deviceId ?? null };
 }
 
 export function sameKey(a: AttachmentKey, b: AttachmentKey): boolean {
@@ -145,12 +186,41 @@ function ensureDir(dir: string): void {
 const readyDirs = new Set<string>();
 
 export class FileStore implements Store {
-  private readonly attachments: string;
-  private readonly locks: string;
+  /** Where the records are. */
+  readonly attachments: string;
+  /** Where the lock files are. */
+  readonly locks: string;
 
   constructor(readonly dir: string) {
     this.attachments = `${dir}/attachments`;
     this.locks = `${dir}/locks`;
+  }
+
+  /** The file of a record (whether or not it exists). */
+  recordPath(key: AttachmentKey): string {
+    return `${this.attachments}/${recordFileName(key)}`;
+  }
+
+  /** The lock file of a device (whether or not it exists). */
+  deviceLockPath(deviceId: string): string {
+    return `${this.locks}/${deviceLockName(deviceId)}`;
+  }
+
+  /** The lock file of an attachment (whether or not it exists). */
+  attachmentLockPath(key: AttachmentKey): string {
+    return `${this.locks}/${attachmentLockName(key)}`;
+  }
+
+  /** The *.lock files in locks/, sorted by name; none when there is no such directory. Throws other fs errors. */
+  listLocks(): LockFile[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.locks).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw e;
+    }
+    return names.filter((n) => n.endsWith(".lock")).map((name) => ({ file: `${this.locks}/${name}`, ...parseLockName(name) }));
   }
 
   /**
@@ -171,12 +241,8 @@ export class FileStore implements Store {
     return this;
   }
 
-  private pathOf(key: AttachmentKey): string {
-    return `${this.attachments}/${recordFileName(key)}`;
-  }
-
   get(key: AttachmentKey): AttachmentRecord | undefined {
-    const file = this.pathOf(key);
+    const file = this.recordPath(key);
     const rec = this.readFile(file);
     if (rec === undefined) return undefined;
     if (typeof rec === "string") throw new CniError(ErrorCode.StateFailure, `state: record ${file} is unreadable: ${rec}`);
@@ -206,7 +272,7 @@ export class FileStore implements Store {
   }
 
   put(record: AttachmentRecord): void {
-    const final = this.pathOf(record);
+    const final = this.recordPath(record);
     try {
       writeFileAtomic(final, `${JSON.stringify(record, null, 2)}\n`, 0o600);
     } catch (e) {
@@ -216,9 +282,9 @@ export class FileStore implements Store {
 
   remove(key: AttachmentKey): void {
     try {
-      fs.rmSync(this.pathOf(key), { force: true });
+      fs.rmSync(this.recordPath(key), { force: true });
     } catch (e) {
-      throw stateError(`cannot remove record ${this.pathOf(key)}`, e);
+      throw stateError(`cannot remove record ${this.recordPath(key)}`, e);
     }
   }
 
@@ -245,15 +311,14 @@ export class FileStore implements Store {
   }
 
   lockDevice(deviceId: string, timeoutMs: number): Lock {
-    return this.lock(deviceLockName(deviceId), timeoutMs, `RDMA device ${deviceId}`);
+    return this.lock(this.deviceLockPath(deviceId), timeoutMs, `RDMA device ${deviceId}`);
   }
 
   lockAttachment(key: AttachmentKey, timeoutMs: number): Lock {
-    return this.lock(attachmentLockName(key), timeoutMs, `attachment (network ${key.network}, container ${key.containerId}, interface ${key.ifName})`);
+    return this.lock(this.attachmentLockPath(key), timeoutMs, `attachment (${describeKey(key)})`);
   }
 
-  private lock(name: string, timeoutMs: number, what: string): Lock {
-    const file = `${this.locks}/${name}`;
+  private lock(file: string, timeoutMs: number, what: string): Lock {
     try {
       return acquireLock(file, timeoutMs, what);
     } catch (e) {

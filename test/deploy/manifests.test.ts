@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { decodeJsonObject, parseNetConf } from "../../src/config/netconf.ts";
-import { DEFAULT_STATE_DIR } from "../../src/cni/dispatch.ts";
+import { DEFAULT_STATE_DIR } from "../../src/config/input.ts";
 import { DEFAULT_ENGINE_SOCKET } from "../../src/engine/main.ts";
 import { DEFAULT_CNI_BIN_DIR } from "../../src/install/options.ts";
 import { DEVICE_INFO_ROOTS } from "../../src/plugin/devinfo.ts";

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import { FINDINGS } from "../../src/doctor/findings.ts";
 import { renderJson, renderText } from "../../src/doctor/render.ts";
 import { doctorReport } from "../../src/doctor/report.ts";
-import { FakeNode } from "./node.ts";
+import { FakeNode } from "../fake/node.ts";
 
 let node: FakeNode;
 afterEach(() => node?.cleanup());
@@ -26,7 +26,7 @@ function mixedNode(): FakeNode {
 describe("doctor output", () => {
   test("the text report: header, aligned tables, findings with their fix, and the summary line", () => {
     node = mixedNode();
-    const text = renderText(doctorReport(node.deps()));
+    const text = renderText(doctorReport(node.doctorDeps()));
     const lines = text.split("\n");
     expect(lines[0]).toBe("rdma doctor (plugin dev, commit unknown) at 2026-01-02T03:04:05.000Z");
     expect(lines).toContain("kernel     6.1.0-28-amd64");
@@ -48,7 +48,7 @@ describe("doctor output", () => {
   test("a node without RDMA says so in the RDMA line, and the finding says what to do", () => {
     node = new FakeNode();
     node.rdma.absent = true;
-    const text = renderText(doctorReport(node.deps()));
+    const text = renderText(doctorReport(node.doctorDeps()));
     expect(text).toMatch(/RDMA {7}ABSENT \(.*EPROTONOSUPPORT/);
     expect(text).toContain("  error   rdma-absent  rdma\n");
     expect(text).toContain("fix: load the RDMA core");
@@ -58,7 +58,7 @@ describe("doctor output", () => {
 
   test("the JSON report is one document holding the whole report", () => {
     node = mixedNode();
-    const report = doctorReport(node.deps());
+    const report = doctorReport(node.doctorDeps());
     const json = renderJson(report);
     expect(json.endsWith("}\n")).toBe(true);
     const parsed = JSON.parse(json);

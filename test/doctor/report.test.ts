@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import { type DoctorDeps, doctorReport, type Report } from "../../src/doctor/report.ts";
 import { NetnsError } from "../../src/netns/netns.ts";
 import { acquireLock } from "../../src/state/lock.ts";
-import { attachmentLockName } from "../../src/state/store.ts";
-import { FakeNode } from "./node.ts";
+import { attachmentKey, FileStore } from "../../src/state/store.ts";
+import { FakeNode } from "../fake/node.ts";
 
 let node: FakeNode;
 afterEach(() => node?.cleanup());
@@ -39,7 +39,7 @@ describe("doctor report", () => {
     node.moveToPod("mlx5_3", "/var/run/netns/pod-a");
     node.record("c0ffee0123456789abcdef", "0000:03:00.3", "mlx5_3", "/var/run/netns/pod-a");
 
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
 
     expect(r.kernel.release).toBe("6.1.0-28-amd64");
     expect(r.rdma).toEqual({ present: true, netnsMode: "exclusive", error: null });
@@ -73,7 +73,7 @@ describe("doctor report", () => {
     node.record("dead", "0000:03:00.2", "mlx5_2", "/var/run/netns/gone");
     node.deletePod("/var/run/netns/gone");
 
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
 
     expect(ids(r)).toEqual(["record-netns-gone"]);
     expect(r.findings[0]?.severity).toBe("warning");
@@ -93,7 +93,7 @@ describe("doctor report", () => {
     node.record("vanished", "0000:03:00.3", "mlx5_3", "/var/run/netns/pod-b");
     node.rdma.devices.splice(node.rdma.devices.findIndex((d) => d.name === "mlx5_3"), 1); // VF removed
 
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
 
     expect(ids(r)).toEqual(["record-device-missing", "record-device-missing"]);
     expect(r.findings.every((f) => f.severity === "error")).toBe(true);
@@ -109,7 +109,7 @@ describe("doctor report", () => {
     node.addPci("0000:03:00.2", "mlx5_2", "ens1f0v0");
     const file = node.lockFile("0000:03:00.2");
 
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
 
     expect(r.locks).toEqual([{ file, kind: "device", deviceId: "0000:03:00.2", state: "free", hasRecord: false }]);
     expect(ids(r)).toEqual(["stale-lock"]);
@@ -123,7 +123,7 @@ describe("doctor report", () => {
     const file = node.lockFile("mlx5_core.sf.4");
     const lock = acquireLock(file, 100, "test");
     try {
-      const r = doctorReport(node.deps());
+      const r = doctorReport(node.doctorDeps());
       expect(r.locks[0]).toMatchObject({ deviceId: "mlx5_core.sf.4", state: "held", hasRecord: false });
       expect(ids(r)).toEqual(["lock-held"]);
       expect(r.summary.exitStatus).toBe(0);
@@ -136,16 +136,15 @@ describe("doctor report", () => {
   test("an attachment's lock file left by a killed call is a stale lock; held, it is a call at work", () => {
     node = new FakeNode();
     node.addPci("0000:03:00.2", "mlx5_2", "ens1f0v0");
-    const file = `${node.stateDir}/locks/${attachmentLockName({ network: "net", containerId: "c1", ifName: "net1" })}`;
-    fs.mkdirSync(`${node.stateDir}/locks`, { recursive: true });
+    const file = new FileStore(node.stateDir).init().attachmentLockPath(attachmentKey("net", "c1", "net1"));
     fs.writeFileSync(file, "");
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
     expect(r.locks).toEqual([{ file, kind: "attachment", deviceId: null, state: "free", hasRecord: false }]);
     expect(ids(r)).toEqual(["stale-lock"]);
     expect(r.findings[0]?.message).toContain("lock file of an attachment");
     const lock = acquireLock(file, 100, "test");
     try {
-      expect(ids(doctorReport(node.deps()))).toEqual(["lock-held"]);
+      expect(ids(doctorReport(node.doctorDeps()))).toEqual(["lock-held"]);
     } finally {
       lock.release();
     }
@@ -155,7 +154,7 @@ describe("doctor report", () => {
     node = new FakeNode();
     node.addPci("0000:03:00.2", "mlx5_2", "ens1f0v0");
     node.lockFile("0000:03:00.2");
-    const deps = node.deps();
+    const deps = node.doctorDeps();
     const r = doctorReport({
       ...deps,
       probeLock: (file) => {
@@ -173,15 +172,15 @@ describe("doctor report", () => {
     node.netns.create("/var/run/netns/pod-a");
     node.record("c1", "0000:03:00.2", "mlx5_2", "/var/run/netns/pod-a", { phase: "moving" });
 
-    const idle = doctorReport(node.deps());
+    const idle = doctorReport(node.doctorDeps());
     expect(ids(idle)).toEqual(["record-interrupted"]);
     expect(idle.findings[0]?.message).toContain("mlx5_2 is on the host");
     expect(device(idle, "mlx5_2").state).toBe("moving");
     expect(idle.summary.exitStatus).toBe(1);
 
-    const lock = acquireLock(`${node.stateDir}/locks/0000%3A03%3A00%2E2.lock`, 100, "test");
+    const lock = acquireLock(new FileStore(node.stateDir).deviceLockPath("0000:03:00.2"), 100, "test");
     try {
-      const busy = doctorReport(node.deps());
+      const busy = doctorReport(node.doctorDeps());
       expect(ids(busy)).toEqual(["record-in-progress", "lock-held"]);
       expect(busy.summary.exitStatus).toBe(0);
     } finally {
@@ -195,7 +194,7 @@ describe("doctor report", () => {
     fs.mkdirSync(node.stateDir);
     node.rdma.mode = "shared";
 
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
 
     expect(ids(r)).toEqual(["netns-mode-shared"]);
     expect(r.findings[0]).toMatchObject({ severity: "error", subject: "rdma" });
@@ -212,7 +211,7 @@ describe("doctor report", () => {
     node.record("c1", "0000:03:00.2", "mlx5_2", "/var/run/netns/pod-a");
     node.rdma.absent = true;
 
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
 
     expect(r.rdma).toMatchObject({ present: false, netnsMode: null });
     expect(r.rdma.error).toContain("EPROTONOSUPPORT");
@@ -227,7 +226,7 @@ describe("doctor report", () => {
     node.addPci("0000:03:00.2", "mlx5_2");
     node.moveToPod("mlx5_2", "/var/run/netns/pod-a");
     node.record("c1", "0000:03:00.2", "mlx5_2", "/var/run/netns/pod-a");
-    const deps: DoctorDeps = node.deps();
+    const deps: DoctorDeps = node.doctorDeps();
     deps.netns = Object.assign(Object.create(node.netns), {
       inside: () => {
         throw new NetnsError("enter", "/var/run/netns/pod-a", "cannot enter netns /var/run/netns/pod-a: setns: EPERM (errno 1)");
@@ -248,7 +247,7 @@ describe("doctor report", () => {
     node.netns.notNetns.add("/proc/1/ns/mnt");
     node.record("c1", "0000:03:00.2", "mlx5_2", "/proc/1/ns/mnt");
 
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
 
     expect(ids(r)).toEqual(["record-netns-invalid"]);
     expect(r.summary.exitStatus).toBe(1);
@@ -260,7 +259,7 @@ describe("doctor report", () => {
     fs.mkdirSync(`${node.stateDir}/attachments`, { recursive: true });
     fs.writeFileSync(`${node.stateDir}/attachments/broken.json`, "{ not json");
 
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
 
     expect(r.unreadableRecords).toHaveLength(1);
     expect(r.unreadableRecords[0]?.file).toBe(`${node.stateDir}/attachments/broken.json`);
@@ -275,16 +274,16 @@ describe("doctor report", () => {
     node.netns.create("/var/run/netns/pod-b");
     node.record("a", "0000:03:00.2", "mlx5_2", "/var/run/netns/pod-a");
     node.record("b", "0000:03:00.2", "mlx5_2", "/var/run/netns/pod-b");
-    expect(ids(doctorReport(node.deps()))).toEqual(["record-device-missing", "record-duplicate-device"]);
+    expect(ids(doctorReport(node.doctorDeps()))).toEqual(["record-device-missing", "record-duplicate-device"]);
 
     node.netns.destroy("/var/run/netns/pod-b");
-    expect(ids(doctorReport(node.deps()))).toEqual(["record-netns-gone"]);
+    expect(ids(doctorReport(node.doctorDeps()))).toEqual(["record-netns-gone"]);
   });
 
   test("no state dir yet is only information", () => {
     node = new FakeNode();
     node.addPci("0000:03:00.2", "mlx5_2");
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
     expect(ids(r)).toEqual(["state-dir-missing"]);
     expect(r.summary.exitStatus).toBe(0);
   });
@@ -292,7 +291,7 @@ describe("doctor report", () => {
   test("an RDMA subsystem without devices is only information", () => {
     node = new FakeNode();
     fs.mkdirSync(node.stateDir);
-    const r = doctorReport(node.deps());
+    const r = doctorReport(node.doctorDeps());
     expect(ids(r)).toEqual(["no-rdma-devices"]);
     expect(r.summary.exitStatus).toBe(0);
   });
@@ -305,7 +304,7 @@ describe("doctor report", () => {
     node.record("dead", "0000:03:00.2", "mlx5_2", "/var/run/netns/gone");
     node.deletePod("/var/run/netns/gone");
     node.rdma.mode = "shared";
-    expect(ids(doctorReport(node.deps()))).toEqual(["netns-mode-shared", "record-netns-gone", "stale-lock"]);
+    expect(ids(doctorReport(node.doctorDeps()))).toEqual(["netns-mode-shared", "record-netns-gone", "stale-lock"]);
   });
 
   test("doctor changes nothing: state files, devices and their namespaces stay as they were", () => {
@@ -319,7 +318,7 @@ describe("doctor report", () => {
     const before = snapshot(node.stateDir);
     const where = node.rdma.devices.map((d) => `${d.name}@${d.ns}`);
 
-    doctorReport(node.deps());
+    doctorReport(node.doctorDeps());
 
     expect(snapshot(node.stateDir)).toEqual(before);
     expect(node.rdma.devices.map((d) => `${d.name}@${d.ns}`)).toEqual(where);

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import { decodeReply, encodeRequest } from "../../src/engine/protocol.ts";
 import { serveRequest } from "../../src/engine/server.ts";
 import { productionDeps } from "../../src/wiring.ts";
-import { encodeComponent } from "../../src/state/store.ts";
+import { attachmentKey, FileStore } from "../../src/state/store.ts";
 import { buildShim } from "../shim/build.ts";
 
 const BUN = process.execPath;
@@ -109,13 +109,12 @@ describe("rdma engine", () => {
       await waitFor(() => fs.existsSync(sock), 10_000);
       const via = { RDMA_CNI_ENGINE_SOCKET: sock };
       const locked = `${tmp}/state-b`;
-      fs.mkdirSync(`${locked}/locks`, { recursive: true });
-      const holder = Bun.spawn(["flock", `${locked}/locks/${encodeComponent("0000:03:00.5")}.lock`, "sleep", "2"]);
+      const lockedStore = new FileStore(locked).init();
+      const holder = Bun.spawn(["flock", lockedStore.deviceLockPath("0000:03:00.5"), "sleep", "2"]);
       await Bun.sleep(100);
       const slowEnv = { ...via, CNI_COMMAND: "DEL", CNI_CONTAINERID: "c1", CNI_NETNS: "", CNI_IFNAME: "net1", CNI_PATH: "/opt/cni/bin", RDMA_CNI_STATE_DIR: locked, RDMA_CNI_LOCK_TIMEOUT_MS: "1500" };
-      fs.mkdirSync(`${locked}/attachments`, { recursive: true });
       fs.writeFileSync(
-        `${locked}/attachments/n.c1.net1.json`,
+        lockedStore.recordPath(attachmentKey("n", "c1", "net1")),
         JSON.stringify({ version: 1, network: "n", containerId: "c1", ifName: "net1", deviceId: "0000:03:00.5", rdmaDevice: "mlx5_0", rdmaIndex: 1, netns: "/nonexistent", phase: "attached", createdAt: "x", updatedAt: "x" }),
       );
       const busy = call(slowEnv, JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "rdma" }));
@@ -174,7 +173,7 @@ describe("rdma engine under signals", () => {
 
 describe("serveRequest", () => {
   test("runs one call in-process and captures stdout, stderr and the status", () => {
-    const r = serveRequest({ env: { CNI_COMMAND: "VERSION" }, stdin: new Uint8Array(0) }, productionDeps({}));
+    const r = serveRequest({ env: { CNI_COMMAND: "VERSION" }, stdin: new Uint8Array(0) }, productionDeps());
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).cniVersion).toBe("1.1.0");
   });

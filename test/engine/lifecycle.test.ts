@@ -14,7 +14,7 @@ import * as os from "node:os";
 import { versionReplyProblem } from "../../src/engine/check.ts";
 import { encodeReply } from "../../src/engine/protocol.ts";
 import { checkNetns, POOL_COUNTERS_BYTES, poolCounters, tryRetire } from "../../src/engine/server.ts";
-import { encodeComponent } from "../../src/state/store.ts";
+import { attachmentKey, FileStore } from "../../src/state/store.ts";
 import * as sys from "../../src/sys/libc.ts";
 import { buildShim } from "../shim/build.ts";
 
@@ -69,13 +69,12 @@ async function call(socket: string, env: Record<string, string>, stdin: string) 
 /** A state dir with an attachment on `deviceId` whose lock this test holds: a DEL of it waits. */
 function heldAttachment(name: string, deviceId: string): string {
   const dir = `${tmp}/${name}`;
-  fs.mkdirSync(`${dir}/locks`, { recursive: true });
-  fs.mkdirSync(`${dir}/attachments`, { recursive: true });
+  const store = new FileStore(dir).init();
   fs.writeFileSync(
-    `${dir}/attachments/n.c1.net1.json`,
+    store.recordPath(attachmentKey("n", "c1", "net1")),
     JSON.stringify({ version: 1, network: "n", containerId: "c1", ifName: "net1", deviceId, rdmaDevice: "mlx5_0", rdmaIndex: 1, netns: "/nonexistent", phase: "attached", createdAt: "x", updatedAt: "x" }),
   );
-  const fd = fs.openSync(`${dir}/locks/${encodeComponent(deviceId)}.lock`, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const fd = fs.openSync(store.deviceLockPath(deviceId), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   expect(sys.flock(fd, sys.LOCK_EX | sys.LOCK_NB)).toBe(true);
   held.push(fd);
   return dir;

@@ -47,12 +47,6 @@ export class FakeNetns implements Netns {
     return this.homeHandle;
   }
 
-  current(): NetnsHandle {
-    const fd = this.nextFd++;
-    this.fds.set(fd, this.current_);
-    return { fd, path: `/proc/thread-self/ns/net` };
-  }
-
   open(path: string): NetnsHandle {
     if (this.notNetns.has(path)) throw new NetnsError("not-netns", path, `${path} is not a namespace file`);
     const id = this.paths.get(path);
@@ -75,9 +69,5 @@ export class FakeNetns implements Netns {
   close(handle: NetnsHandle): void {
     if (handle === this.homeHandle) throw new Error("fake netns: the home handle must not be closed");
     if (!this.fds.delete(handle.fd)) throw new Error(`fake netns: closing fd ${handle.fd} twice`);
-  }
-
-  identity(handle: NetnsHandle): string {
-    return this.nsOfFd(handle.fd);
   }
 }

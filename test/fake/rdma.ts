@@ -7,7 +7,7 @@
 import { KernelError, type NetnsMode, type RdmaDevice, type RdmaKernel } from "../../src/rdma/kernel.ts";
 import { Errno } from "../../src/sys/libc.ts";
 
-const { ENODEV, EOPNOTSUPP, EBUSY, EPROTONOSUPPORT, EEXIST, EINVAL } = Errno;
+const { ENODEV, EOPNOTSUPP, EBUSY, EPROTONOSUPPORT, EINVAL } = Errno;
 
 export interface FakeDevice extends RdmaDevice {
   /** Identity of the netns the device is in. */
@@ -65,11 +65,6 @@ export class FakeRdma implements RdmaKernel {
     return this.mode;
   }
 
-  setNetnsMode(mode: NetnsMode): void {
-    this.reachable("setNetnsMode");
-    this.mode = mode;
-  }
-
   listDevices(): RdmaDevice[] {
     this.reachable("listDevices");
     if (this.failListWith !== undefined) throw new KernelError("list RDMA devices", this.failListWith, `list RDMA devices: kernel answered errno ${this.failListWith}`);
@@ -111,15 +106,6 @@ export class FakeRdma implements RdmaKernel {
     if (to === from) return;
     d.ns = to;
     this.opts.onMove?.(d, from, to);
-  }
-
-  renameDevice(index: number, name: string): void {
-    this.reachable("renameDevice");
-    const op = `rename RDMA device ${index}`;
-    const d = this.devices.find((x) => x.index === index && this.visible(x));
-    if (!d) throw new KernelError(op, ENODEV, `${op}: kernel answered ENODEV`);
-    if (this.devices.some((x) => x.name === name && x !== d)) throw new KernelError(op, EEXIST, `${op}: kernel answered EEXIST`);
-    d.name = name;
   }
 }
 

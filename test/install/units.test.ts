@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { StreamLogger } from "../../src/log.ts";
-import { EXCLUSIVE_MODE_HELP } from "../../src/plugin/kernel-steps.ts";
+import { EXCLUSIVE_MODE_HELP } from "../../src/rdma/facts.ts";
 import { KernelError } from "../../src/rdma/kernel.ts";
 import { installAtomically, tempPrefix } from "../../src/install/atomic-copy.ts";
 import { InstallError } from "../../src/install/errors.ts";

@@ -6,11 +6,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { type CniIo, runCni } from "../../src/cni/dispatch.ts";
-import { LinuxNetns, NetnsError } from "../../src/netns/netns.ts";
-import { FileStore } from "../../src/state/store.ts";
-import { FakeRdma } from "../fake/rdma.ts";
-import { netconf, prevResultFor } from "../fake/world.ts";
+import { LinuxNetns, NetnsError, type NetnsHandle } from "../../src/netns/netns.ts";
+import type { FakeRdma } from "../fake/rdma.ts";
+import { FakeNode, netconf, prevResultFor } from "../fake/node.ts";
 
 const netns = new LinuxNetns();
 const tag = `rdmacni${process.pid}`;
@@ -29,6 +27,11 @@ const threadNs = () => {
   const st = fs.statSync("/proc/thread-self/ns/net");
   return `${st.dev}:${st.ino}`;
 };
+/** Device and inode of the nsfs file behind a handle: equal for two handles of one netns. */
+const identity = (h: NetnsHandle) => {
+  const st = fs.fstatSync(h.fd);
+  return `${st.dev}:${st.ino}`;
+};
 
 let tmp: string;
 beforeAll(() => {
@@ -43,8 +46,8 @@ describe("LinuxNetns", () => {
   test("opens a netns path and knows it for a network namespace", () => {
     const path = addNetns(`${tag}a`);
     const h = netns.open(path);
-    const self = netns.current();
-    expect(netns.identity(h)).not.toBe(netns.identity(self));
+    const self = netns.open("/proc/thread-self/ns/net");
+    expect(identity(h)).not.toBe(identity(self));
     netns.close(h);
     netns.close(self);
   });
@@ -72,7 +75,7 @@ describe("LinuxNetns", () => {
     const path = addNetns(`${tag}b`);
     const home = threadNs();
     const h = netns.open(path);
-    const target = netns.identity(h);
+    const target = identity(h);
     expect(netns.inside(h, threadNs)).toBe(target);
     expect(threadNs()).toBe(home);
     expect(() =>
@@ -92,7 +95,7 @@ describe("LinuxNetns", () => {
     const inner = netns.open(addNetns(`${tag}nest2`));
     const home = threadNs();
     const seen = netns.inside(outer, () => [threadNs(), netns.inside(inner, threadNs), threadNs()]);
-    expect(seen).toEqual([netns.identity(outer), netns.identity(inner), netns.identity(outer)]);
+    expect(seen).toEqual([identity(outer), identity(inner), identity(outer)]);
     expect(threadNs()).toBe(home);
     netns.close(inner);
     netns.close(outer);
@@ -101,49 +104,30 @@ describe("LinuxNetns", () => {
   test("home() is the plugin's own netns, one handle for the process, which close() refuses", () => {
     const h = netns.home();
     expect(new LinuxNetns().home()).toBe(h);
-    expect(netns.identity(h)).toBe(threadNs());
+    expect(identity(h)).toBe(threadNs());
     expect(() => netns.close(h)).toThrow("kept open");
-    expect(netns.identity(h)).toBe(threadNs()); // still open
+    expect(identity(h)).toBe(threadNs()); // still open
   });
 });
 
 describe("the plugin in real namespaces, with the fake RDMA layer", () => {
   const host = threadNs();
+  let node: FakeNode<LinuxNetns>;
   let stateDir: string;
   let rdma: FakeRdma;
-  const sysfs = () => `${tmp}/sys`;
+  afterEach(() => node?.cleanup());
 
   function call(command: string, conf: Record<string, unknown>, netnsPath: string): { code: number; json: Record<string, unknown> | undefined } {
-    let out = "";
-    const io: CniIo = {
-      env: { CNI_COMMAND: command, CNI_CONTAINERID: "c1", CNI_NETNS: netnsPath, CNI_IFNAME: "net1", RDMA_CNI_STATE_DIR: stateDir },
-      readStdin: () => new TextEncoder().encode(JSON.stringify(conf)),
-      stdout: (s) => {
-        out += s;
-      },
-      stderr: () => {},
-    };
-    const code = runCni(io, (log) => ({ kernel: rdma, netns, sysfsRoot: sysfs(), log, lockTimeoutMs: 500, now: () => new Date(), openStore: (d) => new FileStore(d).init(), deviceInfoRoots: [] }));
-    return { code, json: out ? JSON.parse(out) : undefined };
+    return node.call(command, conf, { netns: netnsPath });
   }
 
   function setup() {
-    stateDir = fs.mkdtempSync(`${tmp}/state-`);
-    fs.rmSync(sysfs(), { recursive: true, force: true });
-    fs.mkdirSync(`${sysfs()}/bus/pci/devices/0000:03:00.5/infiniband/mlx5_3`, { recursive: true });
-    rdma = new FakeRdma({
-      currentNs: threadNs,
-      nsOfFd: (fd) => {
-        const st = fs.fstatSync(fd);
-        return `${st.dev}:${st.ino}`;
-      },
-      onMove: (d, from, to) => {
-        const dir = `${sysfs()}/bus/pci/devices/0000:03:00.5/infiniband/${d.name}`;
-        if (to === host) fs.mkdirSync(dir, { recursive: true });
-        if (from === host) fs.rmSync(dir, { recursive: true });
-      },
-    });
-    rdma.addDevice("mlx5_3", host);
+    node = new FakeNode({ netns, hostNs: host, currentNs: threadNs, nsOfFd: (fd) => identity({ fd, path: "" }) });
+    node.lockTimeoutMs = 500;
+    fs.mkdirSync(node.stateDir);
+    stateDir = node.stateDir;
+    rdma = node.rdma;
+    node.addPci("0000:03:00.5", "mlx5_3");
   }
   afterEach(() => expect(threadNs()).toBe(host));
 
@@ -154,7 +138,7 @@ describe("the plugin in real namespaces, with the fake RDMA layer", () => {
     const path = addNetns(`${tag}n1`);
     const podId = (() => {
       const h = netns.open(path);
-      const id = netns.identity(h);
+      const id = identity(h);
       netns.close(h);
       return id;
     })();

@@ -1,14 +1,14 @@
 /** The device-info file (runtimeConfig.CNIDeviceInfoFile) and the 1.1.0 result's pciID. */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
-import { netconf, prevResultFor, World } from "../fake/world.ts";
+import { netconf, prevResultFor, FakeNode } from "../fake/node.ts";
 
 const PCI = "0000:03:00.5";
-let w: World;
+let w: FakeNode;
 let file: string;
 
 beforeEach(() => {
-  w = new World();
+  w = new FakeNode();
   w.addPci(PCI, "mlx5_3");
   w.addAux("mlx5_core.sf.4", "mlx5_7");
   w.pod("/var/run/netns/pod1");

@@ -5,17 +5,18 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
-import { deviceLockName, type Store } from "../../src/state/store.ts";
+import * as path from "node:path";
+import { attachmentKey, deviceLockName, FileStore, type Store } from "../../src/state/store.ts";
 import { HOST_NS } from "../fake/netns.ts";
-import { type CallResult, netconf, prevResultFor, World } from "../fake/world.ts";
+import { type CallResult, netconf, prevResultFor, FakeNode } from "../fake/node.ts";
 
 const A = "0000:03:00.5";
 const B = "0000:03:00.6";
 const POD = "/var/run/netns/pod1";
-let w: World;
+let w: FakeNode;
 
 beforeEach(() => {
-  w = new World();
+  w = new FakeNode();
   w.addPci(A, "mlx5_3");
   w.addPci(B, "mlx5_4");
   w.pod(POD);
@@ -27,7 +28,7 @@ afterEach(() => {
 });
 
 const conf = (deviceID: string) => netconf("1.1.0", { deviceID, prevResult: prevResultFor("1.1.0") });
-const lockFiles = () => (fs.existsSync(`${w.stateDir}/locks`) ? fs.readdirSync(`${w.stateDir}/locks`).sort() : []);
+const lockFiles = () => new FileStore(w.stateDir).listLocks().map((l) => path.basename(l.file));
 const inPod = () => ["mlx5_3", "mlx5_4"].filter((d) => w.whereIs(d) !== HOST_NS);
 
 /**
@@ -112,15 +113,15 @@ describe("lock files", () => {
     expect(lockFiles()).toHaveLength(2);
     const gc = w.call("GC", netconf("1.1.0", { "cni.dev/valid-attachments": [{ containerID: "c2", ifname: "net1" }] }));
     expect(gc.code).toBe(0);
-    expect(lockFiles()).toEqual(["0000%3A03%3A00%2E6.lock"]); // the kept attachment's device only
+    expect(lockFiles()).toEqual([deviceLockName(B)]); // the kept attachment's device only
   });
 
   test("a stale lock file (from a killed call) is taken over and removed by the next call of that device", () => {
-    fs.mkdirSync(`${w.stateDir}/locks`, { recursive: true });
-    fs.writeFileSync(`${w.stateDir}/locks/0000%3A03%3A00%2E5.lock`, "");
-    fs.writeFileSync(`${w.stateDir}/locks/attachment.sriov-network.c1.net1.lock`, "");
+    const store = new FileStore(w.stateDir).init();
+    fs.writeFileSync(store.deviceLockPath(A), "");
+    fs.writeFileSync(store.attachmentLockPath(attachmentKey("sriov-network", "c1", "net1")), "");
     expect(w.call("ADD", conf(A)).code).toBe(0);
-    expect(lockFiles()).toEqual(["0000%3A03%3A00%2E5.lock"]);
+    expect(lockFiles()).toEqual([deviceLockName(A)]);
     expect(w.call("DEL", conf(A)).code).toBe(0);
     expect(lockFiles()).toEqual([]);
   });

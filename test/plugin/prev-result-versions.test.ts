@@ -6,17 +6,17 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
-import { SUPPORTED_VERSIONS } from "../../src/cni/version.ts";
+import { SUPPORTED_VERSIONS } from "../../src/config/version.ts";
 import { HOST_NS } from "../fake/netns.ts";
-import { netconf, prevResultFor, World } from "../fake/world.ts";
+import { netconf, prevResultFor, FakeNode } from "../fake/node.ts";
 
 const PCI = "0000:03:00.5";
 const POD = "/var/run/netns/pod1";
 const FORMAT = (v: string) => (v.startsWith("0.") ? "0.x" : "1.x");
-let w: World;
+let w: FakeNode;
 
 beforeEach(() => {
-  w = new World();
+  w = new FakeNode();
   w.addPci(PCI, "mlx5_3");
   w.pod(POD);
 });

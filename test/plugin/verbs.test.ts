@@ -1,17 +1,17 @@
-/** Every verb through the CNI dispatcher, in-process, against the fake node (test/fake/world.ts). */
+/** Every verb through the CNI dispatcher, in-process, against the fake node (test/fake/node.ts). */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { SUPPORTED_VERSIONS } from "../../src/cni/version.ts";
+import { SUPPORTED_VERSIONS } from "../../src/config/version.ts";
 import { FileStore } from "../../src/state/store.ts";
 import { HOST_NS } from "../fake/netns.ts";
 import { EOPNOTSUPP } from "../fake/rdma.ts";
-import { netconf, prevResultFor, World } from "../fake/world.ts";
+import { netconf, prevResultFor, FakeNode } from "../fake/node.ts";
 
 const PCI = "0000:03:00.5";
 const POD = "/var/run/netns/pod1";
-let w: World;
+let w: FakeNode;
 
 beforeEach(() => {
-  w = new World();
+  w = new FakeNode();
   w.addPci(PCI, "mlx5_3");
   w.addPci("0000:03:00.6", "mlx5_4");
   w.pod(POD);

@@ -1,6 +1,6 @@
 /** The network config, prevResult and deviceID: a valid NetConf or a CniError naming the field. */
 import { describe, expect, test } from "bun:test";
-import { CniError } from "../../src/cni/errors.ts";
+import { CniError } from "../../src/errors.ts";
 import { isDeviceId, parseDeviceId } from "../../src/config/deviceid.ts";
 import { decodeJsonObject, deviceIdFor, parseNetConf } from "../../src/config/netconf.ts";
 

@@ -1,7 +1,7 @@
 /** The CNI_* environment, as the spec constrains it. */
 import { describe, expect, test } from "bun:test";
-import { argsDebug, parseArgs, parseEnv } from "../../src/cni/env.ts";
-import { CniError } from "../../src/cni/errors.ts";
+import { argsDebug, parseArgs, parseEnv } from "../../src/config/env.ts";
+import { CniError } from "../../src/errors.ts";
 
 const ok = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "abc-123_x.y", CNI_NETNS: "/var/run/netns/p", CNI_IFNAME: "net1", CNI_PATH: "/opt/cni/bin" };
 

@@ -5,8 +5,8 @@
  * Bounded in CI; FUZZ_ITERATIONS=200000 bun test test/unit/fuzz.test.ts for a longer run.
  */
 import { expect, test } from "bun:test";
-import { CniError } from "../../src/cni/errors.ts";
-import { SUPPORTED_VERSIONS } from "../../src/cni/version.ts";
+import { CniError } from "../../src/errors.ts";
+import { SUPPORTED_VERSIONS } from "../../src/config/version.ts";
 import { decodeJsonObject, deviceIdFor, type NetConf, parseNetConf } from "../../src/config/netconf.ts";
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS) || 4000;

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { acquireLock, isCurrentFile } from "../../src/state/lock.ts";
-import { deviceLockName, FileStore } from "../../src/state/store.ts";
+import { FileStore } from "../../src/state/store.ts";
 
 const WORKER = `${import.meta.dir}/../helpers/store-worker.ts`;
 let dir: string;
@@ -51,7 +51,7 @@ describe("lock files", () => {
 
   test("a waiter whose file the holder deleted gets the lock on the new file, not on the deleted one", async () => {
     const store = new FileStore(dir).init();
-    const file = `${dir}/locks/${deviceLockName("0000:03:00.5")}`;
+    const file = store.deviceLockPath("0000:03:00.5");
     const holder = Bun.spawn([process.execPath, WORKER, dir, "hold-remove", "300"], { stdout: "pipe" });
     const { value } = await holder.stdout.getReader().read();
     expect(new TextDecoder().decode(value)).toContain("locked");

@@ -32,13 +32,18 @@ describe("requests", () => {
     expect(hex(nl.sysGet(9))).toBe(hex(bytes("10000000 0614 0500 09000000 00000000")));
   });
 
-  test("SYS_SET carries the netns mode as a u8 padded to 4 bytes (0 exclusive, 1 shared)", () => {
-    expect(hex(nl.sysSetNetnsMode(2, "exclusive"))).toBe(hex(bytes("18000000 0714 0500 02000000 00000000 0500 4200 00 000000")));
-    expect(hex(nl.sysSetNetnsMode(2, "shared"))).toBe(hex(bytes("18000000 0714 0500 02000000 00000000 0500 4200 01 000000")));
+  // The plugin sends no u8 or string attribute today; the encoder writes them as the kernel reads them.
+  const request = (cmd: number, seq: number, attrs: nl.AttrValue[]) => nl.encodeRequest(nl.rdmaMessageType(cmd), nl.NLM_F_REQUEST | nl.NLM_F_ACK, seq, attrs);
+
+  test("a u8 attribute (SYS_SET's netns mode) is padded to 4 bytes", () => {
+    const mode = (u8: number) => request(nl.NldevCmd.SYS_SET, 2, [{ type: nl.NldevAttr.SYS_ATTR_NETNS_MODE, u8 }]);
+    expect(hex(mode(0))).toBe(hex(bytes("18000000 0714 0500 02000000 00000000 0500 4200 00 000000")));
+    expect(hex(mode(1))).toBe(hex(bytes("18000000 0714 0500 02000000 00000000 0500 4200 01 000000")));
   });
 
-  test("a rename carries DEV_NAME NUL-terminated and padded", () => {
-    expect(hex(nl.setDeviceName(5, 1, "ab"))).toBe(hex(bytes("20000000 0214 0500 05000000 00000000 0800 0100 01000000 0700 0200 616200 00")));
+  test("a string attribute (a rename's DEV_NAME) is NUL-terminated and padded", () => {
+    const rename = request(nl.NldevCmd.SET, 5, [{ type: nl.NldevAttr.DEV_INDEX, u32: 1 }, { type: nl.NldevAttr.DEV_NAME, str: "ab" }]);
+    expect(hex(rename)).toBe(hex(bytes("20000000 0214 0500 05000000 00000000 0800 0100 01000000 0700 0200 616200 00")));
   });
 
   test("sequence numbers and indexes are written as unsigned 32-bit", () => {

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { CniError } from "../../src/cni/errors.ts";
+import { CniError } from "../../src/errors.ts";
 import { confinedPath } from "../../src/config/paths.ts";
 
 let root: string;

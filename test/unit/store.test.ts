@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { CniError } from "../../src/cni/errors.ts";
-import { type AttachmentRecord, encodeComponent, FileStore, recordFileName } from "../../src/state/store.ts";
+import { CniError } from "../../src/errors.ts";
+import { type AttachmentRecord, encodeComponent, FileStore, parseLockName, recordFileName } from "../../src/state/store.ts";
 
 const WORKER = `${import.meta.dir}/../helpers/store-worker.ts`;
 let dir: string;
@@ -61,6 +61,21 @@ describe("records", () => {
     expect(fs.readdirSync(dir).sort()).toEqual(["attachments", "locks"]);
     expect(s.list().records).toHaveLength(hostile.length * 3);
     expect(s.list().unreadable).toEqual([]);
+  });
+
+  test("lock files list with their kind, and device lock names decode back to the device IDs", () => {
+    const s = new FileStore(dir).init();
+    const ids = ["0000:03:00.5", "mlx5_core.sf.4", "é/.."];
+    const held = [...ids.map((id) => s.lockDevice(id, 100)), s.lockAttachment(record("c1"), 100)];
+    fs.writeFileSync(`${s.locks}/0000:03:00.5.lock`, ""); // not the store's escaping
+    fs.writeFileSync(`${s.locks}/abc.json`, "");
+    const listed = s.listLocks();
+    for (const l of held) l.release({ removeFile: true });
+    expect(listed.filter((l) => l.kind === "device" && l.deviceId !== null).map((l) => l.deviceId).sort()).toEqual([...ids].sort());
+    expect(listed.filter((l) => l.kind === "attachment").map((l) => l.file)).toEqual([s.attachmentLockPath(record("c1"))]);
+    expect(listed.find((l) => l.file === `${s.locks}/0000:03:00.5.lock`)?.deviceId).toBeNull();
+    expect(listed.some((l) => l.file.endsWith(".json"))).toBe(false);
+    expect(parseLockName("abc.json").deviceId).toBeNull();
   });
 
   test("the encoding is injective on the separator", () => {

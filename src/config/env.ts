@@ -1,5 +1,5 @@
 /** The CNI_* environment, validated as the spec constrains it. */
-import { CniError, ErrorCode } from "./errors.ts";
+import { CniError, ErrorCode } from "../errors.ts";
 
 export const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -59,8 +59,8 @@ export function validateContainerId(id: string): string | undefined {
   return undefined;
 }
 
-export function parseEnv(env: Record<string, string | undefined>): CniEnv {
-  const command = parseCommand(env);
+/** The whole CNI_* environment; `command` is CNI_COMMAND when the caller has parsed it already. */
+export function parseEnv(env: Record<string, string | undefined>, command: Command = parseCommand(env)): CniEnv {
   const need = needs[command];
 
   const containerId = env.CNI_CONTAINERID ?? "";
