@@ -163,6 +163,18 @@ if [ "$BURST" -gt 0 ]; then
 		i=$((i + 1))
 	done
 	echo "$MOVE_DELAY_MS" >$DELAY_PARAM
+	# engine-cold: the first burst of a new engine, whose pool holds only its spare threads (and
+	# starts the rest during the burst); the rounds after it meet the pool that burst grew, as a
+	# node's engine meets the next wave of pods (its threads retire one a minute)
+	stop_engine
+	start_engine
+	echo 0 >$DELAY_PARAM
+	untimed "$(exe_of engine)" 20
+	echo "$MOVE_DELAY_MS" >$DELAY_PARAM
+	echo "burst engine-cold $BURST $MOVE_DELAY_MS 0"
+	# shellcheck disable=SC2086
+	$P/cnibench par "$(exe_of engine)" $args
+	echo "check burst engine-cold devices_on_host $(host_simsf) records $(records)"
 	round=0
 	while [ $round -lt "$BURST_ROUNDS" ]; do
 		# the modes in turn, so every mode meets the same VM weather
