@@ -227,14 +227,12 @@ export function existsSync(path: string): boolean {
   return statOrUndefined(path) !== undefined;
 }
 
-/** The directory part of a path (node's path.dirname for the absolute, normalized paths used here). */
+/** The directory part of a path, as node's path.dirname. */
 export function dirname(p: string): string {
   let end = p.length;
   while (end > 1 && p.charCodeAt(end - 1) === 47) end--;
   const i = p.lastIndexOf("/", end - 1);
   if (i < 0) return ".";
   if (i === 0) return "/";
-  let j = i;
-  while (j > 1 && p.charCodeAt(j - 1) === 47) j--;
-  return p.slice(0, j);
+  return p.slice(0, i);
 }
