@@ -5,6 +5,7 @@
  */
 import { CniError, ErrorCode } from "../errors.ts";
 import * as fs from "../sys/fs.ts";
+import { hasNulOrLineBreak } from "./chars.ts";
 
 export const STATE_DIR_ROOT = "/run/cni";
 export const LOG_FILE_ROOT = "/var/log";
@@ -25,11 +26,6 @@ export function confinedPath(field: string, value: string, root: string): string
   if (!value.startsWith(`${root}/`)) throw fail(`${JSON.stringify(value)} must be below ${root}`);
   assertNoSymlinks(field, root, value);
   return value;
-}
-
-/** True when `s` has a NUL, CR or LF (a character loop: a RegExp's first use costs a one-shot call more). */
-export function hasNulOrLineBreak(s: string): boolean {
-  return s.includes("\0") || s.includes("\n") || s.includes("\r");
 }
 
 /**

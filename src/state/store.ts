@@ -9,6 +9,7 @@
  * that order (so no two calls wait on each other in a cycle). Lock files go away when the call
  * that held them leaves nothing behind for them to guard (see lock.ts for why that is safe).
  */
+import { isEncodedName, isSafeName, isSafeNameChar } from "../config/chars.ts";
 import { CniError, ErrorCode } from "../errors.ts";
 import * as fs from "../sys/fs.ts";
 import { O_CLOEXEC, O_NOFOLLOW, O_RDONLY } from "../sys/fs.ts";
@@ -76,22 +77,20 @@ export interface Store {
 const MAX_FILE_NAME = 200;
 const MAX_RECORD_BYTES = 64 * 1024;
 
-const SAFE_NAME = /^[A-Za-z0-9_-]*$/;
-
 /** Escapes every byte outside [A-Za-z0-9_-] as %XX: no '/', no '.', so no way out of the directory. */
 export function encodeComponent(s: string): string {
-  if (SAFE_NAME.test(s)) return s; // the common case (names, container IDs, interfaces): nothing to escape
+  if (isSafeName(s)) return s; // the common case (names, container IDs, interfaces): nothing to escape
   let out = "";
   for (const byte of Buffer.from(s, "utf8")) {
     const c = String.fromCharCode(byte);
-    out += /[A-Za-z0-9_-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    out += isSafeNameChar(byte) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
 }
 
 /** The inverse of encodeComponent; undefined for a name it never produces. */
 export function decodeComponent(encoded: string): string | undefined {
-  if (!/^(?:[A-Za-z0-9_-]|%[0-9A-F]{2})+$/.test(encoded)) return undefined;
+  if (!isEncodedName(encoded)) return undefined;
   const bytes: number[] = [];
   for (let i = 0; i < encoded.length; i++) {
     if (encoded[i] === "%") {
