@@ -1,6 +1,6 @@
 /**
  * What bun:ffi costs a process at its first use, measured inside the process (bench/oneshot-profile
- * runs it in the test VM): dlopen of libc with the plugin's nine symbols at once, one dlopen per
+ * runs it in the test VM): dlopen of libc with all the plugin's symbols at once, one dlopen per
  * symbol, or one symbol alone, and the first call. usage: ffi-cost all|each|one
  */
 import { dlopen } from "bun:ffi";

@@ -2,8 +2,7 @@
  * Logs go to stderr (the runtime collects them) and, if configured, to a log file. Never stdout:
  * stdout carries the CNI result or error alone.
  */
-import * as fs from "node:fs";
-import { O_CLOEXEC } from "./sys/libc.ts";
+import * as fs from "./sys/fs.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
@@ -32,7 +31,7 @@ export class StreamLogger implements Logger {
 
   /** Appends to `file` from now on; opened with O_NOFOLLOW so a planted symlink is refused. */
   openFile(file: string): void {
-    const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | O_CLOEXEC;
+    const flags = fs.O_WRONLY | fs.O_APPEND | fs.O_CREAT | fs.O_NOFOLLOW | fs.O_CLOEXEC;
     this.fileFd = fs.openSync(file, flags, 0o600);
   }
 
@@ -47,7 +46,7 @@ export class StreamLogger implements Logger {
     this.writeStderr(line);
     if (this.fileFd !== undefined) {
       try {
-        fs.writeSync(this.fileFd, line);
+        fs.writeAllSync(this.fileFd, line);
       } catch {
         // A full disk must not fail the CNI call; stderr still has the line.
       }

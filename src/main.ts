@@ -1,5 +1,5 @@
 /** Entry point: wiring only. With no arguments the executable is the CNI plugin. */
-import * as fs from "node:fs";
+import * as fs from "./sys/fs.ts";
 import { versionLine } from "./buildinfo.ts";
 import { type CniIo, runCni } from "./cni/dispatch.ts";
 import { KILL_POINTS, testHooksEnabled } from "./plugin/killpoints.ts";
@@ -12,9 +12,9 @@ function readStdin(max: number): Uint8Array {
   for (;;) {
     let n: number;
     try {
-      n = fs.readSync(0, buf, 0, buf.length, null);
+      n = fs.readSync(0, buf);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = (e as fs.FsError).code;
       if (code === "EAGAIN") {
         Bun.sleepSync(1);
         continue;
@@ -30,7 +30,7 @@ function readStdin(max: number): Uint8Array {
   return Buffer.concat(chunks);
 }
 
-const write = (fd: number) => (s: string) => void fs.writeSync(fd, s);
+const write = (fd: number) => (s: string) => fs.writeAllSync(fd, s);
 
 function runPlugin(): number {
   const io: CniIo = { env: process.env, readStdin, stdout: write(1), stderr: write(2) };

@@ -3,7 +3,6 @@
  * parsed by config/ (input.ts), the verb runs in plugin/; this file only puts them in order. The
  * I/O is a value, so tests run the whole plugin in-process and read the exact bytes it would print.
  */
-import * as path from "node:path";
 import { type CallInput, checkStdinSize, MAX_STDIN_BYTES, parseInput, resolveStateDir, type Settings } from "../config/input.ts";
 import { parseCommand } from "../config/env.ts";
 import { decodeJsonObject, parseCniVersion } from "../config/netconf.ts";
@@ -19,6 +18,7 @@ import { rdmaUnavailable } from "../plugin/kernel-steps.ts";
 import { status } from "../plugin/status.ts";
 import { KernelError } from "../rdma/kernel.ts";
 import { attachmentKey, type Store } from "../state/store.ts";
+import { dirname } from "../sys/fs.ts";
 
 export interface CniIo {
   env: Record<string, string | undefined>;
@@ -100,7 +100,7 @@ function configureLogging(log: StreamLogger, input: CallInput): void {
       log.openFile(file);
     } catch (e) {
       // The log file is a convenience: failing to open it must not fail the pod.
-      log.warn("cannot open logFile; logging to stderr only", { logFile: file, dir: path.dirname(file), error: (e as Error).message });
+      log.warn("cannot open logFile; logging to stderr only", { logFile: file, dir: dirname(file), error: (e as Error).message });
     }
   }
 }

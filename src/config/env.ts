@@ -1,5 +1,6 @@
 /** The CNI_* environment, validated as the spec constrains it. */
 import { CniError, ErrorCode } from "../errors.ts";
+import { hasIfNameForbidden, hasNulOrLineBreak, isIdentifier } from "./chars.ts";
 
 export const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -14,8 +15,7 @@ export interface CniEnv {
   path: string;
 }
 
-// Spec: the container ID is non-empty, alphanumeric plus underscore, dot and hyphen.
-const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+// Spec: the container ID is non-empty, alphanumeric plus underscore, dot and hyphen (isIdentifier).
 export const MAX_CONTAINER_ID = 1024;
 // Linux IFNAMSIZ is 16 including the NUL.
 export const MAX_IFNAME_BYTES = 15;
@@ -48,14 +48,14 @@ export function validateInterfaceName(name: string): string | undefined {
   if (name === "") return "is empty";
   if (Buffer.byteLength(name) > MAX_IFNAME_BYTES) return `is longer than ${MAX_IFNAME_BYTES} bytes`;
   if (name === "." || name === "..") return `must not be ${JSON.stringify(name)}`;
-  if (/[/:\s\0]/.test(name)) return "must not contain '/', ':', NUL or whitespace";
+  if (hasIfNameForbidden(name)) return "must not contain '/', ':', NUL or whitespace";
   return undefined;
 }
 
 export function validateContainerId(id: string): string | undefined {
   if (id === "") return "is empty";
   if (id.length > MAX_CONTAINER_ID) return `is longer than ${MAX_CONTAINER_ID} characters`;
-  if (!CONTAINER_ID.test(id)) return "must be letters, digits, '_', '.' and '-', starting with a letter or digit";
+  if (!isIdentifier(id)) return "must be letters, digits, '_', '.' and '-', starting with a letter or digit";
   return undefined;
 }
 
@@ -75,7 +75,7 @@ export function parseEnv(env: Record<string, string | undefined>, command: Comma
   if (netns !== "") {
     if (!netns.startsWith("/")) throw envError("CNI_NETNS", "must be an absolute path");
     if (netns.length > MAX_PATH) throw envError("CNI_NETNS", `is longer than ${MAX_PATH} characters`);
-    if (/[\0\n\r]/.test(netns)) throw envError("CNI_NETNS", "must not contain NUL or line breaks");
+    if (hasNulOrLineBreak(netns)) throw envError("CNI_NETNS", "must not contain NUL or line breaks");
   }
 
   const ifName = env.CNI_IFNAME ?? "";

@@ -3,6 +3,7 @@
  * Either a valid NetConf comes back or a CniError naming the field is thrown.
  */
 import { CniError, ErrorCode } from "../errors.ts";
+import { isIdentifier } from "./chars.ts";
 import { isSupported, isWellFormed, SUPPORTED_VERSIONS } from "./version.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { type DeviceId, isDeviceId, parseDeviceId } from "./deviceid.ts";
@@ -45,7 +46,6 @@ export interface NetConf {
 }
 
 // Spec: the network name starts with an alphanumeric and continues with alphanumerics, _ . -
-const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const MAX_NETWORK_NAME = 253;
 
 function configError(field: string, problem: string): CniError {
@@ -117,7 +117,7 @@ export function parseNetConf(obj: Json, cniVersion: string = parseCniVersion(obj
 
   const name = obj.name;
   if (typeof name !== "string" || name === "") throw configError("name", name === undefined ? "is missing" : "must be a non-empty string");
-  if (name.length > MAX_NETWORK_NAME || !NETWORK_NAME.test(name)) {
+  if (name.length > MAX_NETWORK_NAME || !isIdentifier(name)) {
     throw configError("name", `${JSON.stringify(name.slice(0, 80))} must be at most ${MAX_NETWORK_NAME} characters of letters, digits, _ . - starting with a letter or digit`);
   }
   const type = obj.type;

@@ -1,15 +1,15 @@
+import { isVersion } from "./chars.ts";
+
 /** CNI spec versions this plugin speaks. Chaining (prevResult) began in 0.3.0. */
 export const SUPPORTED_VERSIONS = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
 export const LATEST_VERSION = "1.1.0";
-
-const SEMVER = /^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/;
 
 export function isSupported(version: string): boolean {
   return (SUPPORTED_VERSIONS as readonly string[]).includes(version);
 }
 
 export function isWellFormed(version: string): boolean {
-  return SEMVER.test(version);
+  return isVersion(version);
 }
 
 /** Compares two well-formed versions: negative, zero or positive. */

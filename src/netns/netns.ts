@@ -3,9 +3,8 @@
  * calling thread inside another netns, coming straight back. JavaScript runs on one thread, so
  * "the calling thread" is the whole plugin for the duration of the synchronous function.
  */
-import * as fs from "node:fs";
+import * as fs from "../sys/fs.ts";
 import * as sys from "../sys/libc.ts";
-import { O_CLOEXEC } from "../sys/libc.ts";
 
 export interface NetnsHandle {
   readonly fd: number;
@@ -52,9 +51,9 @@ export class LinuxNetns implements Netns {
   open(path: string): NetnsHandle {
     let fd: number;
     try {
-      fd = fs.openSync(path, fs.constants.O_RDONLY | O_CLOEXEC);
+      fd = fs.openSync(path, fs.O_RDONLY | fs.O_CLOEXEC);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = (e as fs.FsError).code;
       if (code === "ENOENT" || code === "ESRCH") throw new NetnsError("missing", path, `netns ${path} does not exist`);
       throw new NetnsError("not-netns", path, `cannot open netns ${path}: ${(e as Error).message}`);
     }

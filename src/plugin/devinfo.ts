@@ -4,13 +4,11 @@
  * (and `pci-address` when missing) to the file, keeping what earlier plugins wrote; DEL takes
  * back only what ADD added.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { CniError, ErrorCode } from "../errors.ts";
 import { confinedPath } from "../config/paths.ts";
 import { writeFileAtomic } from "../state/atomic.ts";
 import type { DeviceInfoChange } from "../state/store.ts";
-import { O_CLOEXEC } from "../sys/libc.ts";
+import * as fs from "../sys/fs.ts";
 
 export const DEVICE_INFO_VERSION = "1.1.0";
 /** The spec's directory for CNI device-info files; /var/run is /run on most hosts. */
@@ -31,15 +29,15 @@ export function deviceInfoPath(file: string, roots: readonly string[]): string {
 function read(file: string): Json | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | O_CLOEXEC);
+    fd = fs.openSync(file, fs.O_RDONLY | fs.O_NOFOLLOW | fs.O_CLOEXEC);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if ((e as fs.FsError).code === "ENOENT") return undefined;
     throw new CniError(ErrorCode.IoFailure, `device-info file ${file}: ${(e as Error).message}`);
   }
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile() || st.size > MAX_BYTES) throw new Error("not a regular file of at most 64 KiB");
-    const v: unknown = JSON.parse(fs.readFileSync(fd, "utf8"));
+    const v: unknown = JSON.parse(fs.readText(fd));
     if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not a JSON object");
     return v as Json;
   } catch (e) {
@@ -51,7 +49,7 @@ function read(file: string): Json | undefined {
 
 function writeAtomic(file: string, content: Json): void {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    fs.mkdirp(fs.dirname(file), 0o755);
     writeFileAtomic(file, `${JSON.stringify(content)}\n`, 0o644);
   } catch (e) {
     throw new CniError(ErrorCode.IoFailure, `cannot write device-info file ${file}: ${(e as Error).message}`);
@@ -96,7 +94,7 @@ export function removeDeviceInfo(change: DeviceInfoChange): void {
   for (const k of change.added) delete pci[k];
   const othersAdded = Object.keys(info).some((k) => !["type", "version", "pci"].includes(k)) || Object.keys(pci).length > 0;
   if (change.created && !othersAdded) {
-    fs.rmSync(change.file, { force: true });
+    fs.unlinkIfExists(change.file);
     return;
   }
   writeAtomic(change.file, { ...info, pci });

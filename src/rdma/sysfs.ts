@@ -5,8 +5,8 @@
  * In netns exclusive mode the `infiniband/` directory under the parent device lists only the RDMA
  * devices of the sysfs mount's netns: once a device has moved into a pod it is gone from here.
  */
-import * as fs from "node:fs";
 import type { DeviceId } from "../config/deviceid.ts";
+import * as fs from "../sys/fs.ts";
 
 export type RdmaLookup =
   | { found: "one"; name: string }
@@ -24,7 +24,7 @@ export function lookupRdmaDevice(sysfsRoot: string, id: DeviceId): RdmaLookup {
   try {
     names = fs.readdirSync(`${parent}/infiniband`);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+    if ((e as fs.FsError).code === "ENOENT") {
       if (!fs.existsSync(parent)) return { found: "none", reason: `${parent} does not exist: no such ${id.kind === "pci" ? "PCI" : "auxiliary"} device` };
       return { found: "none", reason: `${parent}/infiniband does not exist: the device has no RDMA device in this network namespace` };
     }

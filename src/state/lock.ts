@@ -9,10 +9,9 @@
  * it gets a flock on an orphaned inode, sees that, and starts again on the path. So at any time
  * at most one process holds the flock of the file that is at the path, which is the lock.
  */
-import * as fs from "node:fs";
 import { CniError, ErrorCode } from "../errors.ts";
+import * as fs from "../sys/fs.ts";
 import * as sys from "../sys/libc.ts";
-import { O_CLOEXEC } from "../sys/libc.ts";
 
 export interface Lock {
   /**
@@ -29,11 +28,11 @@ const MAX_POLL_MS = 50;
 export function isCurrentFile(fd: number, file: string): boolean {
   const held = fs.fstatSync(fd);
   if (held.nlink === 0) return false;
-  let now: fs.Stats;
+  let now: fs.Stat;
   try {
     now = fs.lstatSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    if ((e as fs.FsError).code === "ENOENT") return false;
     throw e;
   }
   return now.dev === held.dev && now.ino === held.ino;
@@ -45,8 +44,7 @@ export function acquireLock(file: string, timeoutMs: number, what: string): Lock
   for (;;) {
     let fd: number;
     try {
-      const { O_RDWR, O_CREAT, O_NOFOLLOW } = fs.constants;
-      fd = fs.openSync(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600);
+      fd = fs.openSync(file, fs.O_RDWR | fs.O_CREAT | fs.O_NOFOLLOW | fs.O_CLOEXEC, 0o600);
     } catch (e) {
       throw new CniError(ErrorCode.StateFailure, `state: cannot open lock file ${file}: ${(e as Error).message}`);
     }

@@ -9,9 +9,10 @@
  * that order (so no two calls wait on each other in a cycle). Lock files go away when the call
  * that held them leaves nothing behind for them to guard (see lock.ts for why that is safe).
  */
-import * as fs from "node:fs";
+import { isEncodedName, isSafeName, isSafeNameChar } from "../config/chars.ts";
 import { CniError, ErrorCode } from "../errors.ts";
-import { O_CLOEXEC } from "../sys/libc.ts";
+import * as fs from "../sys/fs.ts";
+import { O_CLOEXEC, O_NOFOLLOW, O_RDONLY } from "../sys/fs.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 
@@ -73,26 +74,23 @@ export interface Store {
   lockAttachment(key: AttachmentKey, timeoutMs: number): Lock;
 }
 
-const { O_RDONLY, O_NOFOLLOW } = fs.constants;
 const MAX_FILE_NAME = 200;
 const MAX_RECORD_BYTES = 64 * 1024;
 
-const SAFE_NAME = /^[A-Za-z0-9_-]*$/;
-
 /** Escapes every byte outside [A-Za-z0-9_-] as %XX: no '/', no '.', so no way out of the directory. */
 export function encodeComponent(s: string): string {
-  if (SAFE_NAME.test(s)) return s; // the common case (names, container IDs, interfaces): nothing to escape
+  if (isSafeName(s)) return s; // the common case (names, container IDs, interfaces): nothing to escape
   let out = "";
   for (const byte of Buffer.from(s, "utf8")) {
     const c = String.fromCharCode(byte);
-    out += /[A-Za-z0-9_-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    out += isSafeNameChar(byte) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
 }
 
 /** The inverse of encodeComponent; undefined for a name it never produces. */
 export function decodeComponent(encoded: string): string | undefined {
-  if (!/^(?:[A-Za-z0-9_-]|%[0-9A-F]{2})+$/.test(encoded)) return undefined;
+  if (!isEncodedName(encoded)) return undefined;
   const bytes: number[] = [];
   for (let i = 0; i < encoded.length; i++) {
     if (encoded[i] === "%") {
@@ -177,7 +175,7 @@ export function checkRecord(v: unknown): AttachmentRecord | string {
 }
 
 function ensureDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.mkdirp(dir, 0o700);
   const st = fs.lstatSync(dir);
   if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} is not a directory (a symlink is not accepted)`);
 }
@@ -217,7 +215,7 @@ export class FileStore implements Store {
     try {
       names = fs.readdirSync(this.locks).sort();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if ((e as fs.FsError).code === "ENOENT") return [];
       throw e;
     }
     return names.filter((n) => n.endsWith(".lock")).map((name) => ({ file: `${this.locks}/${name}`, ...parseLockName(name) }));
@@ -233,7 +231,7 @@ export class FileStore implements Store {
       ensureDir(this.dir);
       ensureDir(this.attachments);
       ensureDir(this.locks);
-      fs.accessSync(this.attachments, fs.constants.W_OK);
+      fs.accessSync(this.attachments, fs.W_OK);
     } catch (e) {
       throw stateError(`cannot use state directory ${this.dir}`, e);
     }
@@ -256,14 +254,14 @@ export class FileStore implements Store {
     try {
       fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if ((e as fs.FsError).code === "ENOENT") return undefined;
       return (e as Error).message;
     }
     try {
       const st = fs.fstatSync(fd);
       if (!st.isFile()) return "not a regular file";
       if (st.size > MAX_RECORD_BYTES) return `${st.size} bytes is too large for a record`;
-      return checkRecord(JSON.parse(fs.readFileSync(fd, "utf8")));
+      return checkRecord(JSON.parse(fs.readText(fd)));
     } catch (e) {
       return (e as Error).message;
     } finally {
@@ -282,7 +280,7 @@ export class FileStore implements Store {
 
   remove(key: AttachmentKey): void {
     try {
-      fs.rmSync(this.recordPath(key), { force: true });
+      fs.unlinkIfExists(this.recordPath(key));
     } catch (e) {
       throw stateError(`cannot remove record ${this.recordPath(key)}`, e);
     }
@@ -295,7 +293,7 @@ export class FileStore implements Store {
     try {
       names = fs.readdirSync(this.attachments);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return { records, unreadable };
+      if ((e as fs.FsError).code === "ENOENT") return { records, unreadable };
       throw stateError(`cannot list ${this.attachments}`, e);
     }
     for (const name of names.sort()) {

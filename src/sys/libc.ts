@@ -2,7 +2,7 @@
  * The libc calls JavaScript cannot make, through bun:ffi. This is the only file that touches FFI;
  * everything above it sees plain numbers, Uint8Arrays and thrown SysErrors.
  */
-import { dlopen, FFIType, read } from "bun:ffi";
+import { CString, dlopen, FFIType, type Pointer, read } from "bun:ffi";
 
 const { i32, u32, u64, i64, ptr } = FFIType;
 
@@ -17,6 +17,19 @@ export const LIBC_SYMBOLS = {
   flock: { args: [i32, i32], returns: i32 },
   ioctl: { args: [i32, u64, u64], returns: i32 },
   __errno_location: { args: [], returns: ptr },
+  // File operations (sys/fs.ts): node:fs costs a one-shot call more to load than these (docs/bench.md).
+  open: { args: [ptr, i32, u32], returns: i32 },
+  read: { args: [i32, ptr, u64], returns: i64 },
+  write: { args: [i32, ptr, u64], returns: i64 },
+  fsync: { args: [i32], returns: i32 },
+  rename: { args: [ptr, ptr], returns: i32 },
+  mkdir: { args: [ptr, u32], returns: i32 },
+  unlink: { args: [ptr], returns: i32 },
+  access: { args: [ptr, i32], returns: i32 },
+  statx: { args: [i32, ptr, i32, u32, ptr], returns: i32 },
+  opendir: { args: [ptr], returns: ptr },
+  readdir: { args: [ptr], returns: ptr },
+  closedir: { args: [ptr], returns: i32 },
 } as const;
 
 let lib: ReturnType<typeof open> | undefined;
@@ -40,12 +53,14 @@ export class SysError extends Error {
 }
 
 const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 4: "EINTR", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
-  16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL", 93: "EPROTONOSUPPORT",
-  95: "EOPNOTSUPP", 97: "EAFNOSUPPORT", 110: "ETIMEDOUT",
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 9: "EBADF", 11: "EAGAIN",
+  12: "ENOMEM", 13: "EACCES", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
+  21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 27: "EFBIG", 28: "ENOSPC",
+  30: "EROFS", 31: "EMLINK", 36: "ENAMETOOLONG", 39: "ENOTEMPTY", 40: "ELOOP", 93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP", 97: "EAFNOSUPPORT", 110: "ETIMEDOUT", 122: "EDQUOT",
 };
 export const Errno = {
-  EPERM: 1, ENOENT: 2, EINTR: 4, EAGAIN: 11, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22,
+  EPERM: 1, ENOENT: 2, EINTR: 4, EBADF: 9, EAGAIN: 11, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22,
   EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97, ETIMEDOUT: 110,
 } as const;
 export function errnoName(errno: number): string {
@@ -134,4 +149,69 @@ export function flock(fd: number, op: number): boolean {
     if (e === Errno.EAGAIN) return false;
     if (e !== Errno.EINTR) throw new SysError("flock", e);
   }
+}
+
+// --- Files: plain calls returning -1 and errno; sys/fs.ts makes node-like errors of them. ---
+
+/** A NUL-terminated copy of a path, for libc. */
+function cstr(s: string): Uint8Array {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
+/** The call's result, or -errno. */
+function rcOrErrno(rc: number | bigint): number {
+  const n = Number(rc);
+  return n < 0 ? -errno() : n;
+}
+
+export function openFile(path: string, flags: number, mode: number): number {
+  return rcOrErrno(libc().open(cstr(path), flags, mode));
+}
+export function readFd(fd: number, buf: Uint8Array, len: number = buf.length): number {
+  return rcOrErrno(libc().read(fd, buf, len));
+}
+export function writeFd(fd: number, buf: Uint8Array, len: number): number {
+  return rcOrErrno(libc().write(fd, buf, len));
+}
+export function fsyncFd(fd: number): number {
+  return rcOrErrno(libc().fsync(fd));
+}
+export function closeFd(fd: number): number {
+  return rcOrErrno(libc().close(fd));
+}
+export function renamePath(from: string, to: string): number {
+  return rcOrErrno(libc().rename(cstr(from), cstr(to)));
+}
+export function mkdirPath(path: string, mode: number): number {
+  return rcOrErrno(libc().mkdir(cstr(path), mode));
+}
+export function unlinkPath(path: string): number {
+  return rcOrErrno(libc().unlink(cstr(path)));
+}
+export function accessPath(path: string, mode: number): number {
+  return rcOrErrno(libc().access(cstr(path), mode));
+}
+/** statx(2) into `buf` (256 bytes); `path` "" with AT_EMPTY_PATH stats `dirfd` itself. */
+export function statxPath(dirfd: number, path: string, flags: number, buf: Uint8Array): number {
+  return rcOrErrno(libc().statx(dirfd, cstr(path), flags, 0x7ff /* STATX_BASIC_STATS */, buf));
+}
+
+/** The names in a directory, without "." and ".."; or -errno. */
+export function listDir(path: string): string[] | number {
+  const c = libc();
+  const dir = c.opendir(cstr(path));
+  if (dir === null) return -errno();
+  const names: string[] = [];
+  try {
+    for (;;) {
+      const ent = c.readdir(dir) as Pointer | null;
+      if (ent === null) break;
+      // struct dirent (64-bit glibc): d_ino 8, d_off 8, d_reclen 2, d_type 1, then d_name.
+      const name = new CString(ent, 19).toString();
+      if (name !== "." && name !== "..") names.push(name);
+    }
+  } finally {
+    c.closedir(dir);
+  }
+  return names;
 }
