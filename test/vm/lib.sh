@@ -335,10 +335,7 @@ tb_prepare_sysroot() {
 		[ -n "$pkgs" ] || tb_die "cannot resolve the $TB_ARCH guest's packages ($TB_SYSROOT_ROOTS)"
 		tb_memo_put sysroot-packages "$pkgs"
 	fi
-	for p in $(echo "$pkgs" | tr ',' ' '); do
-		file=$(tb_fetch_deb "$p")
-		debs="$debs $file"
-	done
+	debs=$(tb_fetch_debs $(echo "$pkgs" | tr ',' ' '))
 	key=$(for file in $debs; do basename "$file"; done | LC_ALL=C sort | sha256sum | cut -c1-16)
 	TB_SYSROOT=$TB_CACHE/sysroot/$TB_ARCH-$key/root
 	[ -e "$TB_SYSROOT/.complete" ] && return 0
@@ -347,6 +344,33 @@ tb_prepare_sysroot() {
 	mkdir -p "$TB_SYSROOT"
 	for file in $debs; do dpkg -x "$file" "$TB_SYSROOT" || tb_die "dpkg -x $file failed"; done
 	touch "$TB_SYSROOT/.complete"
+}
+
+# tb_fetch_debs PKG... : the paths of their .debs (candidate versions) in the cache; the ones
+# not there yet come with one apt-get download.
+tb_fetch_debs() {
+	local p file missing="" debs=""
+	for p in "$@"; do
+		if file=$(tb_memo_get "deb:$p") && [ -e "$file" ]; then debs="$debs $file"; else missing="$missing $p"; fi
+	done
+	if [ -n "$missing" ]; then
+		rm -rf "$TB_CACHE/debs/tmp"
+		mkdir -p "$TB_CACHE/debs/tmp"
+		tb_log "downloading$missing"
+		# shellcheck disable=SC2086
+		(cd "$TB_CACHE/debs/tmp" && tb_apt_get download -q $missing >/dev/null 2>&1) ||
+			(tb_apt_update && cd "$TB_CACHE/debs/tmp" && tb_apt_get download -q $missing >/dev/null) ||
+			tb_die "apt-get download$missing failed"
+		for p in $missing; do
+			file=$(ls -1 "$TB_CACHE/debs/tmp/${p}_"*.deb 2>/dev/null | head -n 1)
+			[ -n "$file" ] || tb_die "apt-get download $p left no .deb"
+			mv "$file" "$TB_CACHE/debs/"
+			file=$TB_CACHE/debs/$(basename "$file")
+			tb_memo_put "deb:$p" "$file"
+			debs="$debs $file"
+		done
+	fi
+	echo $debs
 }
 
 # tb_deps_closure ROOTS SKIP : ROOTS and the packages they depend on, recursively (one
