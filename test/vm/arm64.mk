@@ -7,7 +7,11 @@
 # a symbolic link would point out of the 9p share.
 .PHONY: build-arm64
 
-build-arm64: build/arm64/rdma build/arm64/rdma-test build/arm64/rdma-shim
+# The shim's cross compiler is the one thing the host may lack: installed here as the test bed
+# installs its packages (test/vm/lib.sh, tb_host_pkgs; root), so `make e2e` works on a fresh machine.
+build-arm64:
+	@command -v aarch64-linux-gnu-gcc >/dev/null || bash -c '. test/vm/lib.sh && tb_set_arch arm64 && tb_host_pkgs'
+	@$(MAKE) --no-print-directory build/arm64/rdma build/arm64/rdma-test build/arm64/rdma-shim
 
 build/arm64/rdma: build/rdma-linux-arm64
 	@mkdir -p build/arm64
