@@ -9,7 +9,8 @@
 #     sysroot/<key>/        the arm64 guest's iproute2 and libraries (dpkg -x)
 #     cni/<debname>/        containernetworking-plugins (dpkg -x)
 #     module/<key>/         rdma_sim.ko built from test/vm/module
-#     initramfs/base-<key>.cpio   the guest's system (busybox, iproute2, modules, init)
+#     initramfs/base-<key>.cpio   the guest's system (busybox, iproute2, modules, init); arm64's
+#                                 is base-arm64-<key>.cpio
 #     initramfs/plugin-<key>.cpio build/rdma and its libraries (initramfs mode only)
 
 TB_VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
