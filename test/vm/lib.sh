@@ -195,8 +195,27 @@ tb_kernel_version_uncached() {
 	echo "$kver"
 }
 
+# A foreign guest's lists follow the machine's: when the machine's are newer (someone ran
+# apt-get update), update ours too, so both guests get the same kernel upload. Offline, the
+# cache is used as it is.
+tb_refresh_lists() {
+	local ours
+	tb_foreign || return 0
+	ours=$(tb_apt_lists)
+	[ -d "$ours" ] || return 0 # none yet: the first lookup updates
+	[ /var/lib/apt/lists -nt "$ours" ] || return 0
+	tb_log "the machine's package lists are newer than the $TB_ARCH guest's: apt-get update ($TB_ARCH)"
+	if tb_apt_get update -qq >/dev/null 2>&1; then
+		TB_APT_UPDATED=$TB_ARCH
+		touch "$ours"
+	else
+		tb_log "warning: apt-get update ($TB_ARCH) failed; using the lists and cache as they are"
+	fi
+}
+
 # Unpack kernel image, headers and kbuild for $TB_KVER into $TB_KDIR (once).
 tb_prepare_kernel() {
+	tb_refresh_lists
 	TB_KVER=$(tb_kernel_version)
 	TB_KDIR=$TB_CACHE/kernel/$TB_KVER
 	[ -e "$TB_KDIR/.complete" ] && return 0
