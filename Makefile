@@ -67,4 +67,5 @@ clean:
 	rm -rf build
 include deployment/image.mk
 include bench/bench.mk
+include test/vm/arm64.mk
 e2e test-all: build/rdma-shim

@@ -3,21 +3,65 @@
 #
 # Everything downloaded or built lives in the cache (outside the repo):
 #   $RDMA_TESTBED_CACHE (default /var/cache/rdma-cni-testbed)
-#     debs/                 .deb files fetched with apt-get download
-#     kernel/<kver>/        the kernel image, modules, headers and kbuild (dpkg -x)
+#     debs/                 .deb files fetched with apt-get download (names end in _<arch>.deb)
+#     apt-arm64/            apt's own state (lists, caches) for the arm64 guest's packages
+#     kernel/<kver>/        the kernel image, modules, headers and kbuild (dpkg -x); kver ends in -<arch>
+#     sysroot/<key>/        the arm64 guest's iproute2 and libraries (dpkg -x)
 #     cni/<debname>/        containernetworking-plugins (dpkg -x)
 #     module/<key>/         rdma_sim.ko built from test/vm/module
-#     initramfs/base-<key>.cpio   the guest's system (busybox, iproute2, modules, init)
+#     initramfs/base-<key>.cpio   the guest's system (busybox, iproute2, modules, init); arm64's
+#                                 is base-arm64-<key>.cpio
 #     initramfs/plugin-<key>.cpio build/rdma and its libraries (initramfs mode only)
 
 TB_VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TB_REPO=$(cd "$TB_VM_DIR/../.." && pwd)
 TB_CACHE=${RDMA_TESTBED_CACHE:-/var/cache/rdma-cni-testbed}
-TB_PLUGIN=${RDMA_TESTBED_PLUGIN:-$TB_REPO/build/rdma}
+TB_HOST_ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 # How build/rdma reaches the guest: 9p (shared folder, default) or initramfs.
 TB_PLUGIN_MODE=${RDMA_TESTBED_PLUGIN_MODE:-9p}
 TB_VERBOSE=${RDMA_TESTBED_VERBOSE:-0}
 TB_APT_UPDATED=0
+
+# tb_set_arch ARCH : the guest's architecture, amd64 (default) or arm64 (RDMA_TESTBED_ARCH, or
+# test/vm/run --arch). amd64 is the host's own: the host's apt, ldd, gcc and qemu-system-x86_64.
+# arm64 is a foreign guest: its packages come through an apt state of its own ($TB_CACHE/apt-arm64,
+# the machine's apt configuration untouched), its libraries are found with readelf, rdma_sim.ko
+# and rdma-nlprobe are cross-built, and it runs in qemu-system-aarch64 (virt, TCG).
+tb_set_arch() {
+	TB_ARCH=$1
+	case "$TB_ARCH" in
+	amd64)
+		TB_QEMU=qemu-system-x86_64
+		TB_TRIPLET=x86_64-linux-gnu
+		TB_PLUGIN=${RDMA_TESTBED_PLUGIN:-$TB_REPO/build/rdma}
+		;;
+	arm64)
+		TB_QEMU=qemu-system-aarch64
+		TB_TRIPLET=aarch64-linux-gnu
+		# build/arm64 holds rdma, rdma-test and rdma-shim for arm64 (make build-arm64)
+		TB_PLUGIN=${RDMA_TESTBED_PLUGIN:-$TB_REPO/build/arm64/rdma}
+		;;
+	*) tb_die "unknown architecture '$TB_ARCH': amd64 or arm64" ;;
+	esac
+	[ "$TB_ARCH" = amd64 ] || [ "$TB_HOST_ARCH" = amd64 ] || tb_die "the test bed runs on an amd64 host"
+}
+tb_foreign() { [ "$TB_ARCH" != "$TB_HOST_ARCH" ]; }
+
+# apt for the guest's architecture: the machine's own for amd64; for arm64 a state of its own
+# (as deployment/fetch-libc.sh does) with arm64 as the native architecture and amd64 as a
+# foreign one (linux-kbuild, the kernel build's host tools, is the amd64 package).
+tb_apt_opts() {
+	tb_foreign || return 0
+	local d=$TB_CACHE/apt-$TB_ARCH
+	echo "-o APT::Architecture=$TB_ARCH -o APT::Architectures::=$TB_ARCH -o APT::Architectures::=$TB_HOST_ARCH" \
+		"-o Dir::State::Lists=$d/lists -o Dir::State::Status=/dev/null -o Dir::Cache=$d" \
+		"-o Dir::Cache::archives=$d/archives -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
+}
+# shellcheck disable=SC2046 # the options are meant to split
+tb_apt_get() { apt-get $(tb_apt_opts) "$@"; }
+# shellcheck disable=SC2046
+tb_apt_cache() { apt-cache $(tb_apt_opts) "$@"; }
+tb_apt_lists() { if tb_foreign; then echo "$TB_CACHE/apt-$TB_ARCH/lists"; else echo /var/lib/apt/lists; fi; }
 
 tb_log() { printf '%s\n' "testbed: $*" >&2; }
 tb_die() { printf '%s\n' "testbed: error: $*" >&2; exit 1; }
@@ -25,10 +69,15 @@ tb_now() { date +%s.%N; }
 tb_elapsed() { awk -v a="$1" -v b="$(tb_now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 tb_apt_update() {
-	if [ "$TB_APT_UPDATED" = 0 ]; then
-		tb_log "apt-get update"
-		apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || tb_die "apt-get update failed"
-		TB_APT_UPDATED=1
+	if [ "$TB_APT_UPDATED" != "$TB_ARCH" ]; then
+		if tb_foreign; then
+			tb_log "apt-get update ($TB_ARCH, state in $TB_CACHE/apt-$TB_ARCH)"
+			mkdir -p "$TB_CACHE/apt-$TB_ARCH/lists/partial" "$TB_CACHE/apt-$TB_ARCH/archives/partial"
+		else
+			tb_log "apt-get update"
+		fi
+		tb_apt_get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || tb_die "apt-get update failed"
+		TB_APT_UPDATED=$TB_ARCH
 	fi
 }
 
@@ -51,11 +100,17 @@ tb_need_pkgs() {
 tb_host_pkgs() {
 	tb_need_pkgs qemu-system-x86 cpio kmod iproute2 gcc make libelf-dev libc6-dev linux-libc-dev \
 		util-linux coreutils findutils
+	if [ "$TB_ARCH" = arm64 ]; then
+		tb_need_pkgs qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils
+	fi
 }
 
 # Answers of apt-cache are slow (~0.5 s each): keep them while the package lists stay the same.
+# One file per architecture (amd64's keeps its old name).
 tb_memo_file() {
-	echo "$TB_CACHE/.resolved-$(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0)"
+	local arch=""
+	tb_foreign && arch=$TB_ARCH-
+	echo "$TB_CACHE/.resolved-$arch$(stat -c %Y "$(tb_apt_lists)" 2>/dev/null || echo 0)"
 }
 tb_memo_get() {
 	local f
@@ -65,11 +120,14 @@ tb_memo_get() {
 tb_memo_put() {
 	local f
 	f=$(tb_memo_file)
-	[ -e "$f" ] || rm -f "$TB_CACHE"/.resolved-*
+	if [ ! -e "$f" ]; then
+		if tb_foreign; then rm -f "$TB_CACHE/.resolved-$TB_ARCH-"*; else rm -f "$TB_CACHE"/.resolved-[0-9]*; fi
+	fi
 	echo "$1 $2" >>"$f"
 }
 
-# tb_fetch_deb PKG : path of PKG's .deb (candidate version) in the cache, downloading it once.
+# tb_fetch_deb PKG[:ARCH] : path of PKG's .deb (candidate version) in the cache, downloading it
+# once. Without ARCH: the guest's architecture (or all).
 tb_fetch_deb() {
 	local file
 	if file=$(tb_memo_get "deb:$1") && [ -e "$file" ]; then
@@ -82,34 +140,37 @@ tb_fetch_deb() {
 }
 
 tb_fetch_deb_uncached() {
-	local pkg=$1 ver file
-	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ { print $2 }')
+	local spec=$1 pkg=${1%%:*} arch=$TB_ARCH ver file
+	case "$spec" in *:*) arch=${spec#*:} ;; esac
+	ver=$(tb_apt_cache policy "$spec" 2>/dev/null | awk '/Candidate:/ { print $2 }')
 	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
 		# no package lists yet: use a cached copy if there is one
-		file=$(ls -1 "$TB_CACHE/debs/${pkg}_"*.deb 2>/dev/null | sort -V | tail -n 1)
+		file=$(ls -1 "$TB_CACHE/debs/${pkg}_"*"_$arch.deb" "$TB_CACHE/debs/${pkg}_"*_all.deb 2>/dev/null | sort -V | tail -n 1)
 		if [ -n "$file" ]; then echo "$file"; return 0; fi
 		tb_apt_update
-		ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ { print $2 }')
-		[ -n "$ver" ] && [ "$ver" != "(none)" ] || tb_die "no Debian package $pkg"
+		ver=$(tb_apt_cache policy "$spec" | awk '/Candidate:/ { print $2 }')
+		[ -n "$ver" ] && [ "$ver" != "(none)" ] || tb_die "no Debian package $spec"
 	fi
 	# file names encode the epoch colon as %3a
-	file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver/:/%3a}_"*.deb 2>/dev/null | head -n 1)
+	file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver/:/%3a}_$arch.deb" "$TB_CACHE/debs/${pkg}_${ver/:/%3a}_all.deb" 2>/dev/null | head -n 1)
 	if [ -z "$file" ]; then
+		rm -rf "$TB_CACHE/debs/tmp"
 		mkdir -p "$TB_CACHE/debs/tmp"
-		tb_log "downloading $pkg $ver"
-		(cd "$TB_CACHE/debs/tmp" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1) ||
-			(tb_apt_update && cd "$TB_CACHE/debs/tmp" && apt-get download -q "$pkg=$ver" >/dev/null) ||
-			tb_die "apt-get download $pkg failed"
+		tb_log "downloading $spec $ver"
+		(cd "$TB_CACHE/debs/tmp" && tb_apt_get download -q "$spec=$ver" >/dev/null 2>&1) ||
+			(tb_apt_update && cd "$TB_CACHE/debs/tmp" && tb_apt_get download -q "$spec=$ver" >/dev/null) ||
+			tb_die "apt-get download $spec failed"
 		mv "$TB_CACHE/debs/tmp/${pkg}_"*.deb "$TB_CACHE/debs/"
-		file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver/:/%3a}_"*.deb | head -n 1)
+		file=$(ls -1 "$TB_CACHE/debs/${pkg}_${ver/:/%3a}_$arch.deb" "$TB_CACHE/debs/${pkg}_${ver/:/%3a}_all.deb" 2>/dev/null | head -n 1)
 	fi
 	echo "$file"
 }
 
-# The kernel version that linux-image-amd64 depends on now (e.g. 6.1.0-56-amd64).
+# The kernel version that linux-image-<arch> depends on now (e.g. 6.1.0-56-amd64). For arm64 the
+# same Debian kernel as amd64's, built for arm64 (one source upload gives both).
 tb_kernel_version() {
 	local kver
-	[ -n "${RDMA_TESTBED_KVER:-}" ] && { echo "$RDMA_TESTBED_KVER"; return 0; }
+	case "${RDMA_TESTBED_KVER:-}" in *-"$TB_ARCH") echo "$RDMA_TESTBED_KVER"; return 0 ;; esac
 	if kver=$(tb_memo_get kver); then
 		echo "$kver"
 		return 0
@@ -120,32 +181,53 @@ tb_kernel_version() {
 }
 
 tb_kernel_version_uncached() {
-	local kver
-	kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n 1)
+	local kver a=$TB_ARCH
+	kver=$(tb_apt_cache depends "linux-image-$a" 2>/dev/null |
+		sed -n "s/^ *Depends: linux-image-\([0-9].*-$a\)\$/\1/p" | head -n 1)
 	if [ -z "$kver" ]; then
-		kver=$(ls -1 "$TB_CACHE/kernel" 2>/dev/null | grep -- '-amd64$' | sort -V | tail -n 1)
+		kver=$(ls -1 "$TB_CACHE/kernel" 2>/dev/null | grep -- "-$a\$" | sort -V | tail -n 1)
 		[ -n "$kver" ] && [ -e "$TB_CACHE/kernel/$kver/.complete" ] && { echo "$kver"; return 0; }
 		tb_apt_update
-		kver=$(apt-cache depends linux-image-amd64 |
-			sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n 1)
+		kver=$(tb_apt_cache depends "linux-image-$a" |
+			sed -n "s/^ *Depends: linux-image-\([0-9].*-$a\)\$/\1/p" | head -n 1)
 	fi
-	[ -n "$kver" ] || tb_die "cannot resolve linux-image-amd64's kernel"
+	[ -n "$kver" ] || tb_die "cannot resolve linux-image-$a's kernel"
 	echo "$kver"
+}
+
+# A foreign guest's lists follow the machine's: when the machine's are newer (someone ran
+# apt-get update), update ours too, so both guests get the same kernel upload. Offline, the
+# cache is used as it is.
+tb_refresh_lists() {
+	local ours
+	tb_foreign || return 0
+	ours=$(tb_apt_lists)
+	[ -d "$ours" ] || return 0 # none yet: the first lookup updates
+	[ /var/lib/apt/lists -nt "$ours" ] || return 0
+	tb_log "the machine's package lists are newer than the $TB_ARCH guest's: apt-get update ($TB_ARCH)"
+	if tb_apt_get update -qq >/dev/null 2>&1; then
+		TB_APT_UPDATED=$TB_ARCH
+		touch "$ours"
+	else
+		tb_log "warning: apt-get update ($TB_ARCH) failed; using the lists and cache as they are"
+	fi
 }
 
 # Unpack kernel image, headers and kbuild for $TB_KVER into $TB_KDIR (once).
 tb_prepare_kernel() {
+	tb_refresh_lists
 	TB_KVER=$(tb_kernel_version)
 	TB_KDIR=$TB_CACHE/kernel/$TB_KVER
 	[ -e "$TB_KDIR/.complete" ] && return 0
-	local abi=${TB_KVER%-amd64} series deb tmp
+	local abi=${TB_KVER%-"$TB_ARCH"} series deb tmp
 	series=$(echo "$TB_KVER" | cut -d. -f1,2)
 	tmp=$TB_KDIR.tmp
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
+	# linux-kbuild holds the host tools of a module build (fixdep, modpost): the host's build of it,
+	# also for an arm64 kernel (its headers package links scripts/ and tools/ there)
 	for deb in "linux-image-$TB_KVER" "linux-headers-$TB_KVER" "linux-headers-$abi-common" \
-		"linux-kbuild-$series"; do
+		"linux-kbuild-$series:$TB_HOST_ARCH"; do
 		dpkg -x "$(tb_fetch_deb "$deb")" "$tmp/root"
 	done
 	# The arch headers include the common tree by its absolute /usr/src path.
@@ -193,7 +275,10 @@ tb_build_module() {
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp"
 	cp "$TB_VM_DIR/module/rdma_sim.c" "$TB_VM_DIR/module/Makefile" "$dir.tmp/"
-	if ! make -s -C "$TB_KDIR/root/usr/src/linux-headers-$TB_KVER" M="$dir.tmp" modules \
+	local cross=""
+	tb_foreign && cross="ARCH=$TB_ARCH CROSS_COMPILE=$TB_TRIPLET-"
+	# shellcheck disable=SC2086
+	if ! make -s -C "$TB_KDIR/root/usr/src/linux-headers-$TB_KVER" M="$dir.tmp" $cross modules \
 		>"$dir.tmp/build.log" 2>&1; then
 		cat "$dir.tmp/build.log" >&2
 		tb_die "module build failed"
@@ -210,9 +295,18 @@ tb_copy_with_libs() {
 	tb_copy_libs "$stage" "$file"
 }
 
-# tb_copy_libs STAGE FILE : copy the shared libraries that ldd names for FILE.
+# tb_copy_libs STAGE FILE : copy the shared libraries that ldd names for FILE (for a foreign
+# guest: the ones tb_elf_libs finds in its sysroot).
 tb_copy_libs() {
 	local stage=$1 file=$2 lib
+	if tb_foreign; then
+		for lib in $(tb_elf_libs "$file"); do
+			[ -e "$stage$lib" ] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$TB_SYSROOT$lib" "$stage$lib"
+		done
+		return 0
+	fi
 	for lib in $(ldd "$file" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/.*\(0x/ { print $1 }'); do
 		[ -e "$stage$lib" ] && continue
 		mkdir -p "$stage$(dirname "$lib")"
@@ -220,23 +314,155 @@ tb_copy_libs() {
 	done
 }
 
-# Guest kernel modules, in load order: virtio NICs, 9p, RDMA core.
+# tb_elf_libs FILE : the guest paths of FILE's program interpreter and the shared libraries it
+# needs, recursively, looked up in $TB_SYSROOT as the guest's loader would (readelf, no ldd: the
+# host cannot run a foreign executable).
+tb_elf_libs() {
+	local todo=$1 seen=" " f n d found
+	local dirs="/lib/$TB_TRIPLET /usr/lib/$TB_TRIPLET /lib /usr/lib"
+	readelf -lW "$1" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p'
+	while [ -n "$todo" ]; do
+		set -- $todo
+		f=$1
+		shift
+		todo="$*"
+		for n in $(readelf -dW "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			case "$seen" in *" $n "*) continue ;; esac
+			seen="$seen$n "
+			found=""
+			for d in $dirs; do
+				if [ -e "$TB_SYSROOT$d/$n" ]; then found=$d/$n; break; fi
+			done
+			[ -n "$found" ] || tb_die "$(basename "$f") needs $n, which is not in $TB_SYSROOT"
+			echo "$found"
+			todo="$todo $TB_SYSROOT$found"
+		done
+	done
+}
+
+# The foreign guest's userland packages: iproute2 and busybox with what they depend on (Depends
+# and Pre-Depends, first alternative, recursively), less what serves package installation or
+# commands the guest does not run; unpacked with dpkg -x into $TB_SYSROOT (once per set of .debs).
+TB_SYSROOT_ROOTS="iproute2 busybox libc6"
+TB_SYSROOT_SKIP="debconf cdebconf libcap2-bin perl-base iptables dpkg tar adduser passwd
+init-system-helpers lsb-base usr-is-merged usrmerge"
+tb_prepare_sysroot() {
+	local pkgs p file debs="" key
+	TB_SYSROOT=""
+	tb_foreign || return 0
+	if ! pkgs=$(tb_memo_get sysroot-packages); then
+		pkgs=$(tb_deps_closure "$TB_SYSROOT_ROOTS" "$TB_SYSROOT_SKIP" | tr ' ' ',')
+		[ -n "$pkgs" ] || tb_die "cannot resolve the $TB_ARCH guest's packages ($TB_SYSROOT_ROOTS)"
+		tb_memo_put sysroot-packages "$pkgs"
+	fi
+	debs=$(tb_fetch_debs $(echo "$pkgs" | tr ',' ' '))
+	key=$(for file in $debs; do basename "$file"; done | LC_ALL=C sort | sha256sum | cut -c1-16)
+	TB_SYSROOT=$TB_CACHE/sysroot/$TB_ARCH-$key/root
+	[ -e "$TB_SYSROOT/.complete" ] && return 0
+	tb_log "unpacking the $TB_ARCH guest's userland ($(echo $debs | wc -w) packages)"
+	rm -rf "${TB_SYSROOT%/root}"
+	mkdir -p "$TB_SYSROOT"
+	for file in $debs; do dpkg -x "$file" "$TB_SYSROOT" || tb_die "dpkg -x $file failed"; done
+	touch "$TB_SYSROOT/.complete"
+}
+
+# tb_fetch_debs PKG... : the paths of their .debs (candidate versions) in the cache; the ones
+# not there yet come with one apt-get download.
+tb_fetch_debs() {
+	local p file missing="" debs=""
+	for p in "$@"; do
+		if file=$(tb_memo_get "deb:$p") && [ -e "$file" ]; then debs="$debs $file"; else missing="$missing $p"; fi
+	done
+	if [ -n "$missing" ]; then
+		rm -rf "$TB_CACHE/debs/tmp"
+		mkdir -p "$TB_CACHE/debs/tmp"
+		tb_log "downloading$missing"
+		# shellcheck disable=SC2086
+		(cd "$TB_CACHE/debs/tmp" && tb_apt_get download -q $missing >/dev/null 2>&1) ||
+			(tb_apt_update && cd "$TB_CACHE/debs/tmp" && tb_apt_get download -q $missing >/dev/null) ||
+			tb_die "apt-get download$missing failed"
+		for p in $missing; do
+			file=$(ls -1 "$TB_CACHE/debs/tmp/${p}_"*.deb 2>/dev/null | head -n 1)
+			[ -n "$file" ] || tb_die "apt-get download $p left no .deb"
+			mv "$file" "$TB_CACHE/debs/"
+			file=$TB_CACHE/debs/$(basename "$file")
+			tb_memo_put "deb:$p" "$file"
+			debs="$debs $file"
+		done
+	fi
+	echo $debs
+}
+
+# tb_deps_closure ROOTS SKIP : ROOTS and the packages they depend on, recursively (one
+# `apt-cache depends --important` per level; "|Depends: a" then "Depends: b" is "a or b": take a).
+tb_deps_closure() {
+	local level=$1 skip seen=" " next d p
+	skip=" $(echo $2) "
+	tb_apt_cache policy libc6 2>/dev/null | grep -q 'Candidate: [0-9]' || tb_apt_update
+	while [ -n "$level" ]; do
+		for p in $level; do seen="$seen$p "; done
+		next=" "
+		for d in $(tb_apt_cache depends --important $level 2>/dev/null | awk '
+			/^[^ ]/ { alt = 0; next }
+			/^ *\|(Pre)?Depends:/ { if (!alt) print $2; alt = 1; next }
+			/^ *(Pre)?Depends:/ { if (!alt) print $2; alt = 0; next }' | sort -u); do
+			case "$d" in "<"* | *:*) continue ;; esac # virtual, or another architecture's
+			case "$skip$seen$next" in *" $d "*) continue ;; esac
+			next="$next$d "
+		done
+		level=$(echo $next)
+	done
+	echo $seen
+}
+
+# Guest kernel modules, in load order: virtio NICs, 9p, RDMA core; on arm64 also virtio_console
+# (the command's output channel, hvc0: the virt board has one UART, the console's).
 tb_guest_modules() {
-	local root=$1 m
-	for m in virtio_pci virtio_net 9pnet_virtio 9p ib_core ib_uverbs; do
+	local root=$1 m extra=""
+	[ "$TB_ARCH" = arm64 ] && extra=virtio_console
+	for m in virtio_pci virtio_net 9pnet_virtio 9p ib_core ib_uverbs $extra; do
 		modprobe -d "$root" -S "$TB_KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 	done | awk '!seen[$0]++'
+}
+
+# The names of the guest busybox's applets. A foreign busybox cannot run here: ask the host's
+# build of the same Debian package (same configuration), unpacked like the guest's.
+tb_busybox_applets() {
+	if ! tb_foreign; then
+		"$TB_BUSYBOX_DIR/root/bin/busybox" --list
+		return
+	fi
+	local arch=$TB_ARCH deb dir
+	TB_ARCH=$TB_HOST_ARCH
+	deb=$(tb_fetch_deb busybox)
+	TB_ARCH=$arch
+	dir=$TB_CACHE/busybox/$(basename "$deb" .deb)
+	if [ ! -x "$dir/root/bin/busybox" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		dpkg -x "$deb" "$dir/root"
+	fi
+	"$dir/root/bin/busybox" --list
 }
 
 # Build the base initramfs (everything but the payload and the plugin) into $TB_BASE.
 tb_build_base() {
 	local key stage m name
+	local ip=/bin/ip rdma=/usr/bin/rdma cc=gcc
 	key=$( (
 		echo "$TB_KVER $TB_CNI_DIR $TB_MODULE $TB_BUSYBOX_DIR"
-		dpkg-query -W iproute2 libc6
+		if tb_foreign; then echo "$TB_ARCH $TB_SYSROOT"; else dpkg-query -W iproute2 libc6; fi
 		cat "$TB_VM_DIR/guest/init" "$TB_VM_DIR/lib.sh" "$TB_VM_DIR/tools/rdma-nlprobe.c"
 	) | sha256sum | cut -c1-16)
-	TB_BASE=$TB_CACHE/initramfs/base-$key.cpio
+	# amd64's base keeps its old name
+	if tb_foreign; then
+		TB_BASE=$TB_CACHE/initramfs/base-$TB_ARCH-$key.cpio
+		ip=$TB_SYSROOT/bin/ip
+		rdma=$TB_SYSROOT/usr/bin/rdma
+		cc=$TB_TRIPLET-gcc
+	else
+		TB_BASE=$TB_CACHE/initramfs/base-$key.cpio
+	fi
 	[ -e "$TB_BASE" ] && return 0
 	tb_log "building the guest's base initramfs"
 	stage=$TB_CACHE/initramfs/stage-$key
@@ -244,12 +470,12 @@ tb_build_base() {
 	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc/testbed,proc,sys,dev,run,tmp,mnt,opt/cni/bin,lib/modules,var/lib,payload}
 	ln -s ../run "$stage/var/run"
 	tb_copy_with_libs "$stage" "$TB_BUSYBOX_DIR/root/bin/busybox" /bin/busybox
-	for name in $("$stage/bin/busybox" --list); do
+	for name in $(tb_busybox_applets); do
 		[ "$name" = busybox ] || ln -s busybox "$stage/bin/$name"
 	done
 	# iproute2 in /usr/sbin, which comes first on the guest's PATH (busybox has an `ip` too)
-	tb_copy_with_libs "$stage" /bin/ip /usr/sbin/ip
-	tb_copy_with_libs "$stage" /usr/bin/rdma /usr/sbin/rdma
+	tb_copy_with_libs "$stage" "$ip" /usr/sbin/ip
+	tb_copy_with_libs "$stage" "$rdma" /usr/sbin/rdma
 	tb_copy_with_libs "$stage" "$TB_CNI_DIR/root/usr/lib/cni/host-device" /opt/cni/bin/host-device
 	mkdir -p "$stage/lib/modules/$TB_KVER"
 	: >"$stage/etc/testbed/modules"
@@ -259,7 +485,7 @@ tb_build_base() {
 	done
 	cp "$TB_MODULE" "$stage/lib/modules/$TB_KVER/rdma_sim.ko"
 	mkdir -p "$stage/usr/local/bin"
-	gcc -static -O2 -Wall -o "$stage/usr/local/bin/rdma-nlprobe" "$TB_VM_DIR/tools/rdma-nlprobe.c" ||
+	"$cc" -static -O2 -Wall -o "$stage/usr/local/bin/rdma-nlprobe" "$TB_VM_DIR/tools/rdma-nlprobe.c" ||
 		tb_die "building rdma-nlprobe failed"
 	cp "$TB_VM_DIR/guest/init" "$stage/init"
 	chmod 755 "$stage/init"
@@ -280,9 +506,13 @@ tb_prepare() {
 	tb_prepare_kernel
 	tb_prepare_cni
 	tb_prepare_busybox
+	tb_prepare_sysroot
 	tb_build_module
 	tb_build_base
-	[ "${TB_WANT_PODMAN:-0}" = 1 ] && tb_prepare_podman
+	if [ "${TB_WANT_PODMAN:-0}" = 1 ]; then
+		tb_foreign && tb_die "--podman: the podman boot is $TB_HOST_ARCH only"
+		tb_prepare_podman
+	fi
 	tb_choose_accel
 	flock -u 8
 	exec 8>&-
@@ -294,12 +524,20 @@ tb_prepare() {
 # verdict is kept per host kernel, qemu, CPU and guest kernel, so any of those changing probes
 # again. RDMA_TESTBED_KVM: auto (default) | 1 (KVM or fail) | 0 (TCG).
 # Sets TB_ACCEL (kvm or tcg) and TB_ACCEL_ARGS, and logs one line saying which and why.
+# An arm64 guest on this amd64 host always runs under TCG: the virt board with the emulated
+# CPU "max" (every architecture feature qemu has), with pointer authentication by qemu's own
+# cheap algorithm instead of QARMA5's, which is slow to emulate and serves nothing here.
 TB_KVM_DEV=/dev/kvm
-TB_QEMU=qemu-system-x86_64
 tb_choose_accel() {
 	local want=${RDMA_TESTBED_KVM:-auto} why verdict file
 	TB_ACCEL=tcg
 	TB_ACCEL_ARGS="-accel tcg -cpu max"
+	if [ "$TB_ARCH" = arm64 ]; then
+		TB_ACCEL_ARGS="-M virt -accel tcg -cpu max,pauth-impdef=on"
+		[ "$want" = 1 ] && tb_die "RDMA_TESTBED_KVM=1: an arm64 guest cannot use KVM on an $TB_HOST_ARCH host"
+		tb_log "using TCG (an arm64 guest on an $TB_HOST_ARCH host)"
+		return 0
+	fi
 	case "$want" in
 	0)
 		tb_log "using TCG (RDMA_TESTBED_KVM=0)"
@@ -517,3 +755,5 @@ tb_prepare_podman() {
 	# keep only the newest few
 	ls -1dt "$TB_CACHE"/podman/*/ | tail -n +3 | xargs -r rm -rf
 }
+
+tb_set_arch "${RDMA_TESTBED_ARCH:-amd64}"
