@@ -705,28 +705,10 @@ tb_podman_image_tar() {
 # Fetch and unpack podman's packages, build the fragment (once per set of .debs and configs).
 # Sets TB_PODMAN_CPIO.
 tb_prepare_podman() {
-	local pkgs p file missing="" debs="" key dir stage
+	local pkgs file debs key dir stage
 	pkgs=$(tb_podman_packages)
-	for p in $pkgs; do
-		if file=$(tb_memo_get "deb:$p") && [ -e "$file" ]; then debs="$debs $file"; else missing="$missing $p"; fi
-	done
-	if [ -n "$missing" ]; then
-		# one apt-get download for all that are missing (candidate versions)
-		mkdir -p "$TB_CACHE/debs/tmp"
-		tb_log "downloading podman's packages:$missing"
-		# shellcheck disable=SC2086
-		(cd "$TB_CACHE/debs/tmp" && apt-get download -q $missing >/dev/null 2>&1) ||
-			(tb_apt_update && cd "$TB_CACHE/debs/tmp" && apt-get download -q $missing >/dev/null) ||
-			tb_die "apt-get download$missing failed"
-		for p in $missing; do
-			file=$(ls -1 "$TB_CACHE/debs/tmp/${p}_"*.deb 2>/dev/null | head -n 1)
-			[ -n "$file" ] || tb_die "apt-get download $p left no .deb"
-			mv "$file" "$TB_CACHE/debs/"
-			file=$TB_CACHE/debs/$(basename "$file")
-			tb_memo_put "deb:$p" "$file"
-			debs="$debs $file"
-		done
-	fi
+	# shellcheck disable=SC2086
+	debs=$(tb_fetch_debs $pkgs) || tb_die "cannot fetch podman's packages"
 	key=$( (
 		for file in $debs; do basename "$file"; done | LC_ALL=C sort
 		echo "$TB_BUSYBOX_DIR"
