@@ -91,6 +91,18 @@ assert_all_home() {
 }
 
 # the Bun executable one-shot as /opt/cni/bin/rdma (the boot's layout)
+# run_rm_lists NET DEVICE: `podman run --rm --network NET $IMAGE rdma dev`, timed; the run exits 0,
+# its container lists exactly DEVICE, and every device is home after it.
+run_rm_lists() {
+	local t
+	t=$(uptime_s)
+	pm run --rm --network "$1" "$IMAGE" rdma dev
+	echo "    (podman run took $(since "$t") s)"
+	check_pm "podman run exited 0"
+	check_eq "the container lists exactly $2" "$2" "$(echo "$PM_OUT" | rdma_names)"
+	assert_all_home
+}
+
 use_one_shot() {
 	rm -f "$CNI_BIN/rdma" "$CNI_BIN/rdma-engine"
 	ln -s /mnt/build/rdma "$CNI_BIN/rdma"

@@ -16,12 +16,7 @@ check "inspect gives its driver (the chain's first plugin)" grep -q '"driver":"h
 
 section "one-shot: podman run --rm --network rdma-vf0 $IMAGE rdma dev"
 use_one_shot
-t=$(uptime_s)
-pm run --rm --network rdma-vf0 "$IMAGE" rdma dev
-echo "    (podman run took $(since "$t") s)"
-check_pm "podman run exited 0"
-check_eq "the container lists exactly simpci0" simpci0 "$(echo "$PM_OUT" | rdma_names)"
-assert_all_home
+run_rm_lists rdma-vf0 simpci0
 
 section "one-shot: a sub-function (rdma-sf0), the container running"
 run_viewer c-sf rdma-sf0
@@ -37,12 +32,7 @@ section "shim and engine as /opt/cni/bin/rdma"
 : >"$ENGINE_LOG"
 use_shim
 start_engine
-t=$(uptime_s)
-pm run --rm --network rdma-vf1 "$IMAGE" rdma dev
-echo "    (podman run took $(since "$t") s)"
-check_pm "podman run exited 0"
-check_eq "the container lists exactly simpci1" simpci1 "$(echo "$PM_OUT" | rdma_names)"
-assert_all_home
+run_rm_lists rdma-vf1 simpci1
 run_viewer c-eng rdma-vf0
 check_pm "podman run -d --network rdma-vf0"
 assert_in_container c-eng simpci0 rdma-vf0 0000:00:04.0
