@@ -41,8 +41,10 @@ for t in $tests; do
 	# the scale boot's tests drive hundreds of devices and dozens of calls at once
 	# (and the crash tests walk 21 scenarios); with four boots on two host cores each takes longer
 	case "$t" in t-scale-*) limit=$((per_test_timeout * 5)) ;; t-crash.sh) limit=$((per_test_timeout * 3)) ;; esac
+	started=$(cut -d' ' -f1 /proc/uptime)
 	timeout "$limit" sh "./$t"
 	rc=$?
+	echo "  ($t: $(awk -v a="$started" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.0f", b - a }') s)"
 	after=$(grep -c . "$E2E_COUNTS")
 	if [ $rc -ne 0 ]; then
 		echo "fail" >>"$E2E_COUNTS"
