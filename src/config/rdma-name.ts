@@ -11,7 +11,7 @@
  */
 export const MAX_RDMA_NAME_BYTES = 63;
 
-export type RdmaNameField = "args.cni.rdmaDeviceName" | "runtimeConfig.rdmaDeviceName" | "rdmaDeviceName";
+export type RdmaNameField = "args.cni.rdmaDeviceName" | "CNI_ARGS rdmaDeviceName" | "runtimeConfig.rdmaDeviceName" | "rdmaDeviceName";
 
 /** Why `name` cannot be an RDMA device name, or undefined when it can. */
 export function rdmaNameProblem(name: string): string | undefined {

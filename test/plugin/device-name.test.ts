@@ -64,6 +64,24 @@ describe("ADD", () => {
     expect(byIndex(i)?.name).toBe("t0");
   });
 
+  test("CNI_ARGS rdmaDeviceName (podman's way) comes after args.cni and before runtimeConfig", () => {
+    const i = first();
+    const withArgs = (c: Record<string, unknown>) => w.call("ADD", c, { args: "IgnoreUnknown=1;rdmaDeviceName=e0" });
+    expect(withArgs(conf(undefined, { runtimeConfig: { rdmaDeviceName: "r0" } })).code).toBe(0);
+    expect(byIndex(i)?.name).toBe("e0");
+    expect(w.call("DEL", conf(undefined)).code).toBe(0);
+    expect(withArgs(conf("a0")).code).toBe(0);
+    expect(byIndex(i)?.name).toBe("a0");
+  });
+
+  test("a bad CNI_ARGS rdmaDeviceName is error 4 naming CNI_ARGS; nothing moved", () => {
+    const r = w.call("ADD", conf(undefined), { args: "rdmaDeviceName=a/b" });
+    expect(r.json).toMatchObject({ code: 4 });
+    expect(String(r.json?.msg)).toContain("CNI_ARGS rdmaDeviceName");
+    expect(w.whereIs("mlx5_3")).toBe(HOST_NS);
+    expect(w.records()).toEqual([]);
+  });
+
   const bad: [string, unknown, string][] = [
     ["64 bytes", "a".repeat(64), "64 bytes long"],
     ["62 bytes of é and a letter (64 bytes)", `${"é".repeat(31)}ab`, "64 bytes long"],
