@@ -42,9 +42,9 @@ export function fallbackHostName(hostName: string, podName: string, n: number): 
   const suffix = n > 1 ? `-${n}` : "";
   const full = `${hostName}-from-${podName}`;
   const enc = new TextEncoder();
-  let base = full;
-  while (enc.encode(base + suffix).length > MAX_RDMA_NAME_BYTES) base = base.slice(0, -1);
-  return base + suffix;
+  const chars = [...full]; // by code point: never half of a surrogate pair
+  while (enc.encode(chars.join("") + suffix).length > MAX_RDMA_NAME_BYTES) chars.pop();
+  return chars.join("") + suffix;
 }
 
 /** The "-from-" names fallbackHostName gives: the host name the device had, when `name` is one. */
