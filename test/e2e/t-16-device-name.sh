@@ -10,13 +10,16 @@ aux2=rdma_sim.sf.3
 rp=$(rdma_of "$pci") rp2=$(rdma_of "$pci2") ra=$(rdma_of $aux) ra2=$(rdma_of $aux2)
 check "two PCI and two auxiliary RDMA devices ($rp $rp2 $ra $ra2)" test -n "$rp" -a -n "$rp2" -a -n "$ra" -a -n "$ra2"
 prev='{"cniVersion":"1.0.0","interfaces":[],"ips":[]}'
+T16=$(cut -d' ' -f1 /proc/uptime)
+# lap: seconds since the test began (printed at each section, for its run time)
+lap() { awk -v a="$T16" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }'; }
 # nconf DEVICEID NAME [PREV] : rdma's config with the name in args.cni
 nconf() { rdma_conf "$1" "${3:-$prev}" ",\"args\":{\"cni\":{\"rdmaDeviceName\":\"$2\"}}"; }
 # show: what the transcript keeps
 show_devs() { echo "    host: $(rdma_devs_host | tr '\n' ' ')| $1: $(rdma_devs_ns "$1" | tr '\n' ' ')"; }
 nowhere_but() { [ "$(rdma_devs_host; for n in $(ip netns list | cut -d' ' -f1); do rdma_devs_ns "$n"; done | grep -cx "$1")" = "$2" ]; }
 
-section "PCI, one-shot, chained after host-device: the pod gets rdma0"
+section "PCI, one-shot, chained after host-device: the pod gets rdma0 (at $(lap) s)"
 mkpod pn1
 hd=$(hd_conf_for "$pci")
 cni host-device ADD cid-n1 "$(ns_path pn1)" net1 "$hd"
@@ -35,7 +38,7 @@ cni rdma ADD cid-n1 "$(ns_path pn1)" net1 "$(nconf "$pci" rdma0 "$HD_OUT")"
 check_rc "a repeated ADD is idempotent" 0
 check "still rdma0 in the pod" in_ns pn1 rdma0
 
-section "collision: another pod asks for rdma0 (one-shot, auxiliary device)"
+section "collision: another pod asks for rdma0 (one-shot, auxiliary device) (at $(lap) s)"
 mkpod pn2
 cni rdma ADD cid-n2 "$(ns_path pn2)" net1 "$(nconf $aux rdma0)"
 check_rc "ADD of a name in use fails" 1
@@ -51,7 +54,7 @@ check_error_json "host device's name" 109
 check "the message names the host device" sh -c "printf '%s' '$OUT' | grep -q 'RDMA device $rp2'"
 assert_on_host "$ra" pn2
 
-section "DEL: the host gets $rp back"
+section "DEL: the host gets $rp back (at $(lap) s)"
 cni rdma DEL cid-n1 "$(ns_path pn1)" net1 "$(nconf "$pci" rdma0 "$HD_OUT")"
 check_rc "DEL" 0
 cni host-device DEL cid-n1 "$(ns_path pn1)" net1 "$hd"
@@ -60,7 +63,7 @@ assert_on_host "$rp" pn1
 check_not "no device named rdma0 anywhere" nowhere_but rdma0 1
 assert_no_record cid-n1 net1
 
-section "bad names are error 7 naming the field, nothing moved"
+section "bad names are error 7 naming the field, nothing moved (at $(lap) s)"
 cni rdma ADD cid-n2 "$(ns_path pn2)" net1 "$(rdma_conf $aux "$prev" ',"runtimeConfig":{"rdmaDeviceName":"mlx5_%d"}')"
 check_error_json "a % in the name" 7
 check "the message names runtimeConfig.rdmaDeviceName" sh -c "printf '%s' '$OUT' | grep -q runtimeConfig.rdmaDeviceName"
@@ -68,7 +71,7 @@ cni rdma ADD cid-n2 "$(ns_path pn2)" net1 "$(nconf $aux "$(printf 'n%.0s' $(seq 
 check_error_json "a 64-byte name" 7
 assert_on_host "$ra" pn2
 
-section "the netns is gone: the kernel returns the device under the pod's name; DEL renames it"
+section "the netns is gone: the kernel returns the device under the pod's name; DEL renames it (at $(lap) s)"
 cni rdma ADD cid-n2 "$(ns_path pn2)" net1 "$(nconf $aux rdma0)"
 check_rc "ADD $ra as rdma0" 0
 check "rdma0 in pn2" in_ns pn2 rdma0
@@ -82,7 +85,7 @@ assert_on_host "$ra"
 check_not "rdma0 gone from the host" on_host rdma0
 assert_no_record cid-n2 net1
 
-section "the host name was taken meanwhile: DEL brings the device back under another name"
+section "the host name was taken meanwhile: DEL brings the device back under another name (at $(lap) s)"
 mkpod pn3
 cni rdma ADD cid-n3 "$(ns_path pn3)" net1 "$(nconf "$pci2" rdma1)"
 check_rc "ADD $rp2 as rdma1" 0
@@ -98,7 +101,7 @@ rdma dev set "$rp2" name "$ra2"
 rdma dev set "$rp2-from-rdma1" name "$rp2"
 check "names restored for the next tests" sh -c "rdma dev show | grep -q ' $rp2:' && rdma dev show | grep -q ' $ra2:'"
 
-section "two pods ask for the same name at once: one gets it, the other 109, nothing stranded"
+section "two pods ask for the same name at once: one gets it, the other 109, nothing stranded (at $(lap) s)"
 mkpod pr1
 mkpod pr2
 race() { printf '%s' "$(nconf "$2" race0)" | env CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_NETNS="$(ns_path "$3")" \
@@ -126,7 +129,7 @@ assert_on_host "$ra" pr2
 ip netns del pr1
 ip netns del pr2
 
-section "through the shim and the engine (auxiliary device, then PCI)"
+section "through the shim and the engine (auxiliary device, then PCI) (at $(lap) s)"
 SHIM=/mnt/build/rdma-shim
 if [ -x "$SHIM" ]; then
 	cp "$SHIM" $CNI_BIN/rdma-thick
@@ -162,3 +165,4 @@ fi
 ip netns del pn1
 ip netns del pn3
 check_eq "no records left" 0 "$(record_count)"
+echo "  t-16 took $(lap) s"
