@@ -78,6 +78,10 @@ check "rdma0 in pn2" in_ns pn2 rdma0
 ip netns del pn2
 check "the kernel returns it to the host as rdma0" wait_on_host rdma0 10
 echo "    host after ip netns del: $(rdma_devs_host | tr '\n' ' ')"
+DOC=$("$CNI_BIN/rdma" doctor 2>/dev/null)
+check "rdma doctor: device-pod-name for rdma0" sh -c "printf '%s' \"\$1\" | grep -q 'device-pod-name.*rdma0'" - "$DOC"
+check "rdma doctor gives the command" sh -c "printf '%s' \"\$1\" | grep -q 'rdma dev set rdma0 name $ra'" - "$DOC"
+printf '%s\n' "$DOC" | grep -A2 'device-pod-name' | sed 's/^/    doctor: /'
 cni rdma DEL cid-n2 "$(ns_path pn2)" net1 "$(nconf $aux rdma0)"
 check_rc "DEL with the netns gone" 0
 echo "    host after DEL: $(rdma_devs_host | tr '\n' ' ')"
