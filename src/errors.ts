@@ -23,6 +23,7 @@ export const ErrorCode = {
   StateFailure: 106,
   CheckFailed: 107,
   GcIncomplete: 108,
+  DeviceNameTaken: 109,
   Internal: 199,
 } as const;
 

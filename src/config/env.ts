@@ -1,6 +1,7 @@
 /** The CNI_* environment, validated as the spec constrains it. */
 import { CniError, ErrorCode } from "../errors.ts";
 import { hasIfNameForbidden, hasNulOrLineBreak, isIdentifier } from "./chars.ts";
+import { rdmaNameProblem } from "./rdma-name.ts";
 
 export const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -110,4 +111,16 @@ export function argsDebug(args: Map<string, string>): boolean | undefined {
   if (["true", "1", "yes", "on"].includes(lower)) return true;
   if (["false", "0", "no", "off", ""].includes(lower)) return false;
   throw envError("CNI_ARGS", `debug=${JSON.stringify(v.slice(0, 20))} is not a boolean`);
+}
+
+/**
+ * `rdmaDeviceName` in CNI_ARGS: how podman's CNI backend (and any libcni runtime) passes a name
+ * per container (`CNI_ARGS=rdmaDeviceName=rdma0 podman run ...`). Checked as the config's are.
+ */
+export function argsRdmaDeviceName(args: Map<string, string>): string | undefined {
+  const v = args.get("rdmaDeviceName");
+  if (v === undefined || v === "") return undefined;
+  const problem = rdmaNameProblem(v);
+  if (problem) throw envError("CNI_ARGS", `rdmaDeviceName ${problem}`);
+  return v;
 }

@@ -6,7 +6,7 @@
  */
 import { CniError, ErrorCode } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
-import { argsDebug, type CniEnv, type Command, parseEnv } from "./env.ts";
+import { argsDebug, argsRdmaDeviceName, type CniEnv, type Command, parseEnv } from "./env.ts";
 import { type NetConf, parseNetConf } from "./netconf.ts";
 import { confinedPath, LOG_FILE_ROOT, STATE_DIR_ROOT } from "./paths.ts";
 import { atLeast } from "./version.ts";
@@ -60,10 +60,18 @@ export function parseInput(command: Command, vars: Vars, config: Record<string, 
   const env = parseEnv(vars, command);
   const conf = parseNetConf(config, cniVersion);
   requireVersionFor(command, cniVersion);
+  withArgsDeviceName(conf, argsRdmaDeviceName(env.args));
   const debug = argsDebug(env.args) ?? conf.debug;
   const logLevel = conf.logLevel ?? (debug ? "debug" : "warn");
   const logFile = conf.logFile ? confinedPath("logFile", conf.logFile, LOG_FILE_ROOT) : undefined;
   return { env, conf, settings: readSettings(vars), logLevel, logFile };
+}
+
+/** rdmaDeviceName from CNI_ARGS: after args.cni, before runtimeConfig and the top level. */
+function withArgsDeviceName(conf: NetConf, name: string | undefined): void {
+  if (name === undefined || conf.rdmaDeviceNameField === "args.cni.rdmaDeviceName") return;
+  conf.rdmaDeviceName = name;
+  conf.rdmaDeviceNameField = "CNI_ARGS rdmaDeviceName";
 }
 
 /**

@@ -7,6 +7,7 @@ import { isIdentifier } from "./chars.ts";
 import { isSupported, isWellFormed, SUPPORTED_VERSIONS } from "./version.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
 import { type DeviceId, isDeviceId, parseDeviceId } from "./deviceid.ts";
+import { type RdmaNameField, rdmaNameProblem } from "./rdma-name.ts";
 
 
 export interface ResultInterface {
@@ -43,6 +44,9 @@ export interface NetConf {
   /** cni.dev/valid-attachments, for GC. */
   validAttachments?: ValidAttachment[];
   deviceInfoFile?: string;
+  /** The RDMA device name the pod asks for, and the field it came from (args.cni, runtimeConfig, top level). */
+  rdmaDeviceName?: string;
+  rdmaDeviceNameField?: RdmaNameField;
 }
 
 // Spec: the network name starts with an alphanumeric and continues with alphanumerics, _ . -
@@ -159,6 +163,8 @@ export function parseNetConf(obj: Json, cniVersion: string = parseCniVersion(obj
     }
   }
 
+  readRdmaDeviceName(conf, obj, rc);
+
   const logLevel = optionalString(obj, "logLevel");
   if (logLevel !== undefined) {
     if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -260,4 +266,28 @@ export function deviceIdFor(conf: NetConf, ifName: string): { deviceId: DeviceId
     return { deviceId: parsed, source: `prevResult pciID of ${iface.name}` };
   }
   return undefined;
+}
+
+/**
+ * rdmaDeviceName: args.cni (a pod's own choice, from Multus cni-args) wins over runtimeConfig
+ * (what the runtime resolved), which wins over the top level (the network's default). An empty
+ * string counts as not set.
+ */
+function readRdmaDeviceName(conf: NetConf, obj: Json, rc: Json): void {
+  const args = isObject(obj.args) && isObject(obj.args.cni) ? obj.args.cni : {};
+  const candidates: [Json, string, RdmaNameField][] = [
+    [args, "rdmaDeviceName", "args.cni.rdmaDeviceName"],
+    [rc, "rdmaDeviceName", "runtimeConfig.rdmaDeviceName"],
+    [obj, "rdmaDeviceName", "rdmaDeviceName"],
+  ];
+  // Every one given is checked, not only the one that wins: a bad value is a bad config.
+  for (const [from, key, field] of candidates) {
+    const name = optionalString(from, key, field);
+    if (name === undefined || name === "") continue;
+    const problem = rdmaNameProblem(name);
+    if (problem) throw configError(field, problem);
+    if (conf.rdmaDeviceName !== undefined) continue;
+    conf.rdmaDeviceName = name;
+    conf.rdmaDeviceNameField = field;
+  }
 }

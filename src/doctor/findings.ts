@@ -23,6 +23,7 @@ export const FINDINGS = {
   "record-interrupted": { severity: "warning", title: "a record stuck in phase moving: an ADD or DEL died halfway" },
   "record-in-progress": { severity: "info", title: "a record in phase moving while a CNI call holds its device's lock" },
   "record-unverified": { severity: "warning", title: "a record could not be checked (its netns cannot be entered or listed)" },
+  "device-pod-name": { severity: "warning", title: "a device on the host carries the name a pod gave it (rdmaDeviceName), not its host name" },
   "stale-lock": { severity: "info", title: "a lock file nobody holds, of a device without a record or of an attachment: left by a killed call" },
   "lock-held": { severity: "info", title: "a device's lock is held right now by a running CNI call" },
   "lock-unreadable": { severity: "warning", title: "a lock file cannot be opened or probed" },

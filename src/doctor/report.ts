@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildInfo } from "../buildinfo.ts";
 import { parseDeviceId } from "../config/deviceid.ts";
+import { hostNameOfFallback } from "../config/rdma-name.ts";
 import { type Netns, NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { EXCLUSIVE_MODE_HELP, readNetnsMode } from "../rdma/facts.ts";
 import type { NetnsMode, RdmaDevice, RdmaKernel } from "../rdma/kernel.ts";
@@ -65,6 +66,8 @@ export interface AttachmentEntry extends AttachmentRef {
   file: string;
   deviceId: string;
   rdmaDevice: string;
+  /** The name the pod asked for (rdmaDeviceName), when it asked for one. */
+  podRdmaDevice: string | null;
   rdmaIndex: number;
   phase: AttachmentRecord["phase"];
   createdAt: string;
@@ -113,6 +116,7 @@ export function doctorReport(deps: DoctorDeps): Report {
   const { records, unreadable } = readRecords(deps, findings);
   const attachments = records.map((r) => checkAttachment(deps, r, rdma.present, hostDevices, findings));
   findDuplicates(attachments, findings);
+  if (hostDevices) findPodNames(deps, hostDevices, records, findings);
   const locks = readLocks(deps, records, findings);
   const devices = deviceTable(deps, hostDevices ?? [], attachments);
   if (rdma.present && hostDevices !== undefined && devices.length === 0) {
@@ -233,6 +237,7 @@ function checkAttachment(deps: DoctorDeps, rec: AttachmentRecord, rdmaPresent: b
     netns: rec.netns,
     deviceId: rec.deviceId,
     rdmaDevice: rec.rdmaDevice,
+    podRdmaDevice: rec.podRdmaDevice ?? null,
     rdmaIndex: rec.rdmaIndex,
     phase: rec.phase,
     createdAt: rec.createdAt,
@@ -335,6 +340,42 @@ function findDuplicates(attachments: AttachmentEntry[], findings: Finding[]): vo
         a.file,
         `${a.file} and ${first.file} both claim deviceID ${a.deviceId} (${describe(a)} and ${describe(first)})`,
         "delete the pod that should not have the device; its DEL drops its record",
+      ),
+    );
+  }
+}
+
+/**
+ * A device on the host under a pod's name: its record says another host name (its netns died and
+ * no DEL came yet, or a call died between a rename and the move), or no record claims it and its
+ * name is one DEL gives when the host name was taken (docs/device-name.md).
+ */
+function findPodNames(deps: DoctorDeps, hostDevices: RdmaDevice[], records: AttachmentRecord[], findings: Finding[]): void {
+  const names = new Set(hostDevices.map((d) => d.name));
+  const rename = (from: string, to: string) =>
+    names.has(to) ? `${to} is taken on the host by another device: rename that one first, then: rdma dev set ${from} name ${to}` : `rdma dev set ${from} name ${to}`;
+  for (const d of hostDevices) {
+    const rec = records.find((r) => r.rdmaIndex === d.index);
+    if (rec) {
+      if (rec.podRdmaDevice === undefined || d.name === rec.rdmaDevice) continue;
+      findings.push(
+        finding(
+          "device-pod-name",
+          d.name,
+          `RDMA device ${d.name} (index ${d.index}) is on the host under the name its pod had; the record of ${describe(rec)} says its host name is ${rec.rdmaDevice}`,
+          `the runtime's DEL (or a CNI GC) for that attachment renames it back; if no DEL will come: ${rename(d.name, rec.rdmaDevice)}, then delete ${storeOf(deps).recordPath(rec)}`,
+        ),
+      );
+      continue;
+    }
+    const hostName = hostNameOfFallback(d.name);
+    if (hostName === undefined) continue;
+    findings.push(
+      finding(
+        "device-pod-name",
+        d.name,
+        `RDMA device ${d.name} (index ${d.index}) has no record and a name DEL gives a device whose host name ${hostName} was taken while it was in a pod`,
+        rename(d.name, hostName),
       ),
     );
   }

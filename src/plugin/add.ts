@@ -15,6 +15,7 @@ import type { PluginDeps, Request } from "./deps.ts";
 import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
 import { deviceInNetns, hostDevice, listHostDevices, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 import { killPoint } from "./killpoints.ts";
+import { renameInPod, restoreHostName } from "./rename-steps.ts";
 import { runSteps, type Undo } from "./steps.ts";
 
 export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
@@ -32,7 +33,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
       try {
         killPoint("add:locked");
         const ctx: AddContext = { req, deps, store, pod, target };
-        if (!(existing && alreadyAttached(ctx, existing))) attach(ctx);
+        if (!(existing && alreadyAttached(ctx, existing))) attach(ctx, existing);
         attached = true;
         return target.result;
       } finally {
@@ -101,16 +102,36 @@ function recordOfAttachment(req: Request, store: Store, deviceId: DeviceId): Att
 }
 
 /** A repeated ADD that already succeeded (or got as far as the move before it died): true when the device is in the pod. */
-function alreadyAttached({ req, deps, store, pod }: AddContext, existing: AttachmentRecord): boolean {
+function alreadyAttached(ctx: AddContext, existing: AttachmentRecord): boolean {
+  const { req, deps, store, pod } = ctx;
   const there = deviceInNetns(deps, pod, existing.rdmaIndex);
   if (there && existing.netns === req.env.netns) {
-    if (existing.phase !== "attached") store.put({ ...existing, phase: "attached", updatedAt: deps.now().toISOString() });
-    deps.log.info("ADD repeated: device already in the pod", { device: there.name, deviceId: existing.deviceId });
+    const named = nameAgain(ctx, existing, there.name);
+    if (existing.phase !== "attached" || named !== existing) store.put({ ...named, phase: "attached", updatedAt: deps.now().toISOString() });
+    deps.log.info("ADD repeated: device already in the pod", { device: named.podRdmaDevice ?? named.rdmaDevice, deviceId: existing.deviceId });
     return true;
   }
   // The record outlived its move (a crash before the move, or the device came back): redo it.
   deps.log.warn("stale record before ADD; attaching again", { record: existing.phase, device: existing.rdmaDevice });
   return false;
+}
+
+/**
+ * A repeated ADD (or one retried after a crash between the move and the rename): the device in
+ * the pod gets the name this ADD asks for, or its host name when it asks for none.
+ */
+function nameAgain({ req, deps, store, pod }: AddContext, existing: AttachmentRecord, current: string): AttachmentRecord {
+  const { rdmaDeviceName, rdmaDeviceNameField } = req.conf;
+  const wanted = rdmaDeviceName ?? existing.rdmaDevice;
+  if (current === wanted) return wanted === existing.rdmaDevice ? withPodName(existing, undefined) : withPodName(existing, wanted);
+  renameInPod(deps, pod, existing.rdmaIndex, wanted, rdmaDeviceNameField ?? "the host name", store, req.key);
+  return withPodName(existing, rdmaDeviceName);
+}
+
+function withPodName(record: AttachmentRecord, podName: string | undefined): AttachmentRecord {
+  if (record.podRdmaDevice === podName) return record;
+  const { podRdmaDevice: _, ...rest } = record;
+  return podName === undefined ? rest : { ...rest, podRdmaDevice: podName };
 }
 
 /** What the steps of one attachment share. */
@@ -120,15 +141,20 @@ interface Attaching {
   deviceInfo?: DeviceInfoChange;
 }
 
-function attach(ctx: AddContext): void {
+function attach(ctx: AddContext, stale: AttachmentRecord | undefined): void {
   const { req, deps, target } = ctx;
   const device = deviceOnHost(ctx);
   const now = deps.now().toISOString();
+  // A stale record of this device knows its host name better than the device's name now (a pod's
+  // name it came back under when a netns died).
+  const hostName = stale && stale.rdmaIndex === device.index ? stale.rdmaDevice : device.name;
+  const podName = req.conf.rdmaDeviceName;
   const record: AttachmentRecord = {
     version: 1,
     ...req.key,
     deviceId: target.deviceId.id,
-    rdmaDevice: device.name,
+    rdmaDevice: hostName,
+    ...(podName !== undefined ? { podRdmaDevice: podName } : {}),
     rdmaIndex: device.index,
     netns: req.env.netns,
     phase: "moving",
@@ -136,8 +162,22 @@ function attach(ctx: AddContext): void {
     updatedAt: now,
   };
   const a: Attaching = { device, record };
-  runSteps("ADD", [() => recordMoving(ctx, a), () => moveIn(ctx, a), () => noteInDeviceInfo(ctx, a), () => recordAttached(ctx, a)], deps.log);
-  deps.log.info("RDMA device moved into the pod", { device: device.name, deviceId: record.deviceId, netns: req.env.netns });
+  runSteps("ADD", [() => recordMoving(ctx, a), () => moveIn(ctx, a), () => nameInPod(ctx, a), () => noteInDeviceInfo(ctx, a), () => recordAttached(ctx, a)], deps.log);
+  deps.log.info("RDMA device moved into the pod", { device: device.name, ...(podName !== undefined ? { podName } : {}), deviceId: record.deviceId, netns: req.env.netns });
+}
+
+/**
+ * The name the pod sees: the one it asked for, else the host name (a device that came back under
+ * another name gets its own again). Its undo gives the host name back inside the pod, before the
+ * move's undo takes the device home.
+ */
+function nameInPod({ req, deps, store, pod }: AddContext, a: Attaching): Undo | undefined {
+  const { rdmaDevice: hostName, podRdmaDevice: podName, rdmaIndex: index } = a.record;
+  const wanted = podName ?? hostName;
+  if (a.device.name === wanted) return undefined;
+  renameInPod(deps, pod, index, wanted, req.conf.rdmaDeviceNameField ?? "the host name", store, req.key);
+  killPoint("add:renamed");
+  return { what: `rename ${wanted} back to ${hostName}`, run: () => void restoreHostName(deps, pod, index, hostName, wanted) };
 }
 
 /** The record, in phase moving, before the device moves: a crash from here on leaves a trace. */
@@ -159,7 +199,8 @@ function moveIn({ deps, pod }: AddContext, a: Attaching): Undo {
 
 /** The device in the runtime's device-info file, when the runtime gave one. */
 function noteInDeviceInfo({ target }: AddContext, a: Attaching): Undo | undefined {
-  const change = target.deviceInfoFile ? addDeviceInfo(target.deviceInfoFile, a.device.name, target.pciAddress) : undefined;
+  const seen = a.record.podRdmaDevice ?? a.record.rdmaDevice;
+  const change = target.deviceInfoFile ? addDeviceInfo(target.deviceInfoFile, seen, target.pciAddress) : undefined;
   killPoint("add:device-info");
   if (!change) return undefined;
   a.deviceInfo = change;

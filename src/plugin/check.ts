@@ -16,11 +16,15 @@ export function check(req: Request, deps: PluginDeps): void {
     if (conf.deviceId && conf.deviceId.id !== record.deviceId) {
       throw new CniError(ErrorCode.CheckFailed, `CHECK: ${conf.deviceIdField} is ${conf.deviceId.id} but the attachment holds ${record.deviceId}`);
     }
+    const seen = record.podRdmaDevice ?? record.rdmaDevice;
+    if (conf.rdmaDeviceName !== undefined && conf.rdmaDeviceName !== seen) {
+      throw new CniError(ErrorCode.CheckFailed, `CHECK: ${conf.rdmaDeviceNameField} is ${conf.rdmaDeviceName} but the attachment gave the pod ${seen}`);
+    }
     requireExclusiveMode(deps);
     const device = deviceInNetns(deps, pod, record.rdmaIndex);
-    if (!device) throw new CniError(ErrorCode.CheckFailed, `CHECK: RDMA device ${record.rdmaDevice} is not in netns ${env.netns}`);
-    if (device.name !== record.rdmaDevice) {
-      throw new CniError(ErrorCode.CheckFailed, `CHECK: RDMA device ${record.rdmaIndex} in netns ${env.netns} is named ${device.name}, expected ${record.rdmaDevice}`);
+    if (!device) throw new CniError(ErrorCode.CheckFailed, `CHECK: RDMA device ${seen} is not in netns ${env.netns}`);
+    if (device.name !== seen) {
+      throw new CniError(ErrorCode.CheckFailed, `CHECK: RDMA device ${record.rdmaIndex} in netns ${env.netns} is named ${device.name}, expected ${seen}`);
     }
   } finally {
     deps.netns.close(pod);

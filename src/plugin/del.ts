@@ -11,6 +11,7 @@ import type { PluginDeps, Request } from "./deps.ts";
 import { removeDeviceInfo } from "./devinfo.ts";
 import { explainMove, sendBackToHost } from "./kernel-steps.ts";
 import { killPoint } from "./killpoints.ts";
+import { restoreHostName } from "./rename-steps.ts";
 
 export function del(req: Request, deps: PluginDeps): void {
   const store = req.openStore();
@@ -50,23 +51,56 @@ export function releaseAttachment(key: AttachmentKey, netnsPath: string, store: 
   }
 }
 
-/** The device back on the host, or nowhere to be had (netns gone, RDMA gone, shared mode); throws otherwise. */
+/**
+ * The device back on the host under its host name, or nowhere to be had (netns gone, RDMA gone,
+ * shared mode); throws otherwise. A device the pod renamed gets its host name back inside the pod
+ * first; one the kernel already returned (the netns died) gets it on the host.
+ */
 function bringDeviceHome(record: AttachmentRecord, netnsPath: string, deps: PluginDeps): void {
   const path = netnsPath !== "" ? netnsPath : record.netns;
-  let pod: NetnsHandle;
+  let pod: NetnsHandle | undefined;
   try {
     pod = deps.netns.open(path);
   } catch (e) {
     if (!(e instanceof NetnsError)) throw e;
-    deps.log.info("DEL: pod netns is gone; the kernel returned the device to the host", { netns: path, device: record.rdmaDevice, reason: e.message });
-    return;
+    deps.log.info("DEL: pod netns is gone; the kernel returned the device to the host", { netns: path, device: record.podRdmaDevice ?? record.rdmaDevice, reason: e.message });
   }
+  if (pod) {
+    try {
+      renameBackInPod(record, pod, deps);
+      const outcome = moveOut(record, pod, deps);
+      if (outcome === "moved") deps.log.info("RDMA device moved back to the host", { device: record.rdmaDevice, deviceId: record.deviceId });
+      else deps.log.info("DEL: nothing to move back", { device: record.rdmaDevice, phase: record.phase, why: outcome === "not-in-pod" ? "the device is not in the pod netns (already back, or gone)" : outcome });
+    } finally {
+      deps.netns.close(pod);
+    }
+  }
+  renameBackOnHost(record, deps);
+}
+
+/** Inside the pod: the host name back before the move, so the host never sees the pod's name. */
+function renameBackInPod(record: AttachmentRecord, pod: NetnsHandle, deps: PluginDeps): void {
+  if (record.podRdmaDevice === undefined) return;
+  guarded(record, deps, () => restoreHostName(deps, pod, record.rdmaIndex, record.rdmaDevice, record.podRdmaDevice ?? record.rdmaDevice));
+  killPoint("del:renamed");
+}
+
+/** On the host: a device that came back under the pod's name (its netns died, or a crash came between). */
+function renameBackOnHost(record: AttachmentRecord, deps: PluginDeps): void {
+  if (record.podRdmaDevice === undefined) return;
+  const name = guarded(record, deps, () => restoreHostName(deps, undefined, record.rdmaIndex, record.rdmaDevice, record.podRdmaDevice ?? record.rdmaDevice));
+  if (name !== undefined && name !== record.rdmaDevice) deps.log.warn("DEL: RDMA device left on the host under another name", { device: name, hostName: record.rdmaDevice });
+}
+
+/** A rename of DEL: as the move, it has nothing to do when the subsystem is gone or shared. */
+function guarded(record: AttachmentRecord, deps: PluginDeps, rename: () => string | undefined): string | undefined {
   try {
-    const outcome = moveOut(record, pod, deps);
-    if (outcome === "moved") deps.log.info("RDMA device moved back to the host", { device: record.rdmaDevice, deviceId: record.deviceId });
-    else deps.log.info("DEL: nothing to move back", { device: record.rdmaDevice, phase: record.phase, why: outcome === "not-in-pod" ? "the device is not in the pod netns (already back, or gone)" : outcome });
-  } finally {
-    deps.netns.close(pod);
+    return rename();
+  } catch (e) {
+    if (e instanceof NetnsError) throw new CniError(ErrorCode.NetnsInvalid, e.message);
+    if (rdmaAbsent(e)) return undefined;
+    if (readNetnsMode(deps.kernel).kind === "not-exclusive") return undefined;
+    throw new CniError(ErrorCode.MoveFailed, `cannot give RDMA device ${record.podRdmaDevice} its host name ${record.rdmaDevice} back: ${explainMove(e)}`);
   }
 }
 

@@ -9,9 +9,11 @@ export const KILL_POINTS = [
   "add:locked", // lock held, nothing written
   "add:recorded", // record "moving" written, device still on the host
   "add:moved", // device in the pod, record still "moving"
+  "add:renamed", // device in the pod under the name it asked for, record still "moving"
   "add:device-info", // device-info file written, record still "moving"
   "add:attached", // record "attached", result not printed yet
   "del:locked", // lock held, nothing changed
+  "del:renamed", // device in the pod under its host name again, not moved yet
   "del:released", // device back on the host (or found gone), record still there
   "del:dropped", // record gone, result not printed yet
 ] as const;

@@ -16,6 +16,8 @@ export interface RdmaKernel {
   getDevice(index: number): RdmaDevice | undefined;
   /** Moves a device (by index) into the netns behind `netnsFd`. The thread must be in the device's netns. */
   moveDevice(index: number, netnsFd: number): void;
+  /** Renames a device (by index). The thread must be in the device's netns; names are unique across all of them. */
+  renameDevice(index: number, name: string): void;
 }
 
 /** A kernel-side failure: the operation, the errno and, where known, its name. */

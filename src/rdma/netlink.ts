@@ -115,4 +115,8 @@ export class NetlinkRdma implements RdmaKernel {
   moveDevice(index: number, netnsFd: number): void {
     transact(this.open, `move RDMA device ${index}`, (seq) => nl.setDeviceNetns(seq, index, netnsFd));
   }
+
+  renameDevice(index: number, name: string): void {
+    transact(this.open, `rename RDMA device ${index} to ${name}`, (seq) => nl.setDeviceName(seq, index, name));
+  }
 }

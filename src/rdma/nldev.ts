@@ -181,6 +181,18 @@ export function setDeviceNetns(seq: number, devIndex: number, netnsFd: number): 
   ]);
 }
 
+/**
+ * Renames a device: SET with {DEV_INDEX, DEV_NAME} (nldev_set_doit, ib_device_rename). The kernel
+ * finds the index only among the devices of the socket's netns, and refuses a name any device of
+ * any netns has (EEXIST).
+ */
+export function setDeviceName(seq: number, devIndex: number, name: string): Uint8Array {
+  return encodeRequest(rdmaMessageType(NldevCmd.SET), NLM_F_REQUEST | NLM_F_ACK, seq, [
+    { type: NldevAttr.DEV_INDEX, u32: devIndex },
+    { type: NldevAttr.DEV_NAME, str: name },
+  ]);
+}
+
 export type NetnsMode = "exclusive" | "shared";
 
 export interface RdmaDevice {

@@ -49,7 +49,13 @@ export interface DeviceInfoChange {
 export interface AttachmentRecord extends AttachmentKey {
   version: typeof RECORD_VERSION;
   deviceId: string;
+  /** The device's name on the host: the name DEL gives it back. */
   rdmaDevice: string;
+  /**
+   * The name the pod asked for (rdmaDeviceName), when it asked for one. Records of earlier
+   * versions have none: their device keeps its host name in the pod.
+   */
+  podRdmaDevice?: string;
   rdmaIndex: number;
   netns: string;
   phase: Phase;
@@ -165,6 +171,7 @@ export function checkRecord(v: unknown): AttachmentRecord | string {
   }
   if (typeof r.rdmaIndex !== "number" || !Number.isInteger(r.rdmaIndex) || r.rdmaIndex < 0) return "field rdmaIndex is not an index";
   if (r.phase !== "moving" && r.phase !== "attached") return `unknown phase ${JSON.stringify(r.phase)}`;
+  if (r.podRdmaDevice !== undefined && (typeof r.podRdmaDevice !== "string" || r.podRdmaDevice === "")) return "field podRdmaDevice is not a name";
   if (r.deviceInfo !== undefined) {
     const d = r.deviceInfo as Record<string, unknown> | null;
     if (typeof d !== "object" || d === null || typeof d.file !== "string" || typeof d.created !== "boolean" || !Array.isArray(d.added) || !d.added.every((k) => typeof k === "string")) {

@@ -75,6 +75,13 @@ export class FakeNode<N extends Netns = FakeNetns> {
         if (from === this.hostNs) this.hideFromHost(d.name);
         if (to === this.hostNs) this.showOnHost(d.name);
       },
+      onRename: (d, from) => {
+        const onHost = d.ns === this.hostNs;
+        if (onHost) this.hideFromHost(from);
+        this.sysfsDevices.set(d.name, this.sysfsDevice(from));
+        this.sysfsDevices.delete(from);
+        if (onHost) this.showOnHost(d.name);
+      },
     });
     fs.mkdirSync(`${this.proc}/sys/kernel`, { recursive: true });
     fs.writeFileSync(`${this.proc}/sys/kernel/osrelease`, "6.1.0-28-amd64\n");
@@ -161,6 +168,11 @@ export class FakeNode<N extends Netns = FakeNetns> {
       d.ns = this.hostNs;
       this.showOnHost(d.name);
     }
+  }
+
+  /** The names /sys/class/infiniband shows on the host, sorted. */
+  hostSysfsNames(): string[] {
+    return fs.readdirSync(`${this.sysfs}/class/infiniband`).sort();
   }
 
   /** Where a device is now: the host's netns identity, or a pod's. */

@@ -7,7 +7,7 @@
 import { KernelError, type NetnsMode, type RdmaDevice, type RdmaKernel } from "../../src/rdma/kernel.ts";
 import { Errno } from "../../src/sys/libc.ts";
 
-const { ENODEV, EOPNOTSUPP, EBUSY, EPROTONOSUPPORT, EINVAL } = Errno;
+const { ENODEV, EOPNOTSUPP, EBUSY, EPROTONOSUPPORT, EINVAL, EEXIST } = Errno;
 
 export interface FakeDevice extends RdmaDevice {
   /** Identity of the netns the device is in. */
@@ -21,6 +21,8 @@ export interface FakeRdmaOptions {
   nsOfFd(fd: number): string;
   /** Called after a device changed netns, e.g. to update a fake sysfs tree. */
   onMove?(device: FakeDevice, from: string, to: string): void;
+  /** Called after a device got a new name, e.g. to rename it in a fake sysfs tree. */
+  onRename?(device: FakeDevice, from: string): void;
 }
 
 export class FakeRdma implements RdmaKernel {
@@ -33,6 +35,8 @@ export class FakeRdma implements RdmaKernel {
   skipInNextDumps = 0;
   /** Injected failure for the next move, then cleared. */
   failNextMove: number | undefined;
+  /** Injected failure for the next rename, then cleared. */
+  failNextRename: number | undefined;
   readonly devices: FakeDevice[] = [];
   readonly calls: string[] = [];
   private nextIndex = 1;
@@ -107,6 +111,27 @@ export class FakeRdma implements RdmaKernel {
     d.ns = to;
     this.opts.onMove?.(d, from, to);
   }
+
+  /**
+   * As ib_device_rename behind nldev_set_doit: the index is looked up in the caller's netns
+   * (EINVAL otherwise), the same name is a no-op, and a name any device of any netns has is EEXIST.
+   */
+  renameDevice(index: number, name: string): void {
+    this.reachable("renameDevice");
+    const op = `rename RDMA device ${index} to ${name}`;
+    if (this.failNextRename !== undefined) {
+      const errno = this.failNextRename;
+      this.failNextRename = undefined;
+      throw new KernelError(op, errno, `${op}: kernel answered errno ${errno}`);
+    }
+    const d = this.devices.find((x) => x.index === index && this.visible(x));
+    if (!d) throw new KernelError(op, EINVAL, `${op}: kernel answered EINVAL`);
+    if (d.name === name) return;
+    if (this.devices.some((x) => x.name === name)) throw new KernelError(op, EEXIST, `${op}: kernel answered EEXIST`);
+    const from = d.name;
+    d.name = name;
+    this.opts.onRename?.(d, from);
+  }
 }
 
-export { EBUSY, ENODEV, EOPNOTSUPP };
+export { EBUSY, EEXIST, ENODEV, EOPNOTSUPP };

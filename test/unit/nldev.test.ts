@@ -24,6 +24,26 @@ describe("requests", () => {
     );
   });
 
+  test("a rename is RDMA_NLDEV_CMD_SET with DEV_INDEX and a NUL-terminated DEV_NAME", () => {
+    // len 0x24 = 16 header + 8 index + 4 + "rdma0\0" (6) padded to 12
+    expect(hex(nl.setDeviceName(5, 3, "rdma0"))).toBe(
+      hex(bytes(`
+        24000000 0214 0500 05000000 00000000
+        0800 0100 03000000
+        0a00 0200 72646d6130 00 0000`)),
+    );
+  });
+
+  test("a rename to a name of 63 bytes fills its attribute with no padding; UTF-8 counts bytes", () => {
+    const m = nl.setDeviceName(1, 1, "a".repeat(63));
+    // 16 + 8 + (4 + 64) = 92
+    expect(m.length).toBe(92);
+    expect(new DataView(m.buffer).getUint16(24, true)).toBe(68);
+    expect(m[m.length - 1]).toBe(0);
+    const u = nl.setDeviceName(1, 1, "é");
+    expect(hex(u.subarray(24))).toBe(hex(bytes("0700 0200 c3a9 00 00")));
+  });
+
   test("a device dump is RDMA_NLDEV_CMD_GET with NLM_F_DUMP and no attributes", () => {
     expect(hex(nl.getDevicesDump(1))).toBe(hex(bytes("10000000 0114 0103 01000000 00000000")));
   });
