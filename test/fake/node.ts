@@ -12,6 +12,8 @@ import { type CniIo, runCni } from "../../src/cni/dispatch.ts";
 import { tryLockFile } from "../../src/doctor/locks.ts";
 import type { DoctorDeps } from "../../src/doctor/report.ts";
 import type { Logger } from "../../src/log.ts";
+import { KernelError } from "../../src/rdma/kernel.ts";
+import type { Links, NetdevParent } from "../../src/rdma/links.ts";
 import type { Netns } from "../../src/netns/netns.ts";
 import type { PluginDeps } from "../../src/plugin/deps.ts";
 import { type AttachmentRecord, FileStore, type Store } from "../../src/state/store.ts";
@@ -64,10 +66,21 @@ export class FakeNode<N extends Netns = FakeNetns> {
   wrapStore: (store: Store) => Store = (s) => s;
   /** Kept across this node's calls, as the engine keeps its own across the calls it serves. */
   readonly indexCache = new Map<string, number>();
+  /** Netdevs by netns identity, each with the parent device rtnetlink would name (undefined: none). */
+  private readonly netdevs = new Map<string, Map<string, NetdevParent | undefined>>();
+  /** rtnetlink's view: the netdevs of the calling thread's netns. */
+  readonly links: Links;
 
   constructor(view: NamespaceView<N> = fakeNamespaces() as unknown as NamespaceView<N>) {
     this.netns = view.netns;
     this.hostNs = view.hostNs;
+    this.links = {
+      parentOf: (ifName) => {
+        const here = this.netdevs.get(view.currentNs());
+        if (!here?.has(ifName)) throw new KernelError(`get link ${ifName}`, 19, `get link ${ifName}: kernel answered ENODEV`);
+        return here.get(ifName);
+      },
+    };
     this.rdma = new FakeRdma({
       currentNs: view.currentNs,
       nsOfFd: view.nsOfFd,
@@ -163,6 +176,14 @@ export class FakeNode<N extends Netns = FakeNetns> {
     }
   }
 
+  /** A netdev named `ifName` in the pod netns at `path` (created if new), sitting on `parent`, as a first plugin leaves it. */
+  netdevInPod(path: string, ifName: string, parent: NetdevParent | undefined): void {
+    const ns = this.pod(path);
+    const here = this.netdevs.get(ns) ?? new Map<string, NetdevParent | undefined>();
+    here.set(ifName, parent);
+    this.netdevs.set(ns, here);
+  }
+
   /** Where a device is now: the host's netns identity, or a pod's. */
   whereIs(name: string): string {
     return this.rdma.device(name).ns;
@@ -172,6 +193,7 @@ export class FakeNode<N extends Netns = FakeNetns> {
   pluginDeps(log: Logger): PluginDeps {
     return {
       kernel: this.rdma,
+      links: this.links,
       netns: this.netns,
       sysfsRoot: this.sysfs,
       log,
