@@ -18,6 +18,7 @@ export function productionDeps(): DepsFactory {
     sysfsRoot: settings.sysfsRoot,
     log,
     lockTimeoutMs: settings.lockTimeoutMs,
+    goStateDir: settings.goStateDir,
     now: () => new Date(),
     openStore: (dir) => new FileStore(dir).init(),
     deviceInfoRoots: DEVICE_INFO_ROOTS,

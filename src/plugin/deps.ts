@@ -18,6 +18,8 @@ export interface PluginDeps {
   now(): Date;
   /** Where runtimeConfig.CNIDeviceInfoFile may point (the device-info spec's directory). */
   deviceInfoRoots: readonly string[];
+  /** The Go rdma-cni's records: DEL releases an attachment it made (plugin/del-go.ts). */
+  goStateDir: string;
   /** Opens (creating if needed) the record store in a state directory. */
   openStore(dir: string): Store;
   /**

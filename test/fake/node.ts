@@ -55,6 +55,8 @@ export class FakeNode<N extends Netns = FakeNetns> {
   readonly root = fs.mkdtempSync(`${os.tmpdir()}/rdma-cni-node-`);
   readonly sysfs = `${this.root}/sys`;
   readonly stateDir = `${this.root}/state`;
+  /** Where the Go rdma-cni keeps its records on this node. */
+  readonly goStateDir = `${this.root}/var/lib/cni/rdma`;
   readonly proc = `${this.root}/proc`;
   readonly devinfoRoot = `${this.root}/devinfo/cni`;
   readonly netns: N;
@@ -198,6 +200,7 @@ export class FakeNode<N extends Netns = FakeNetns> {
       sysfsRoot: this.sysfs,
       log,
       lockTimeoutMs: this.lockTimeoutMs,
+      goStateDir: this.goStateDir,
       now: () => new Date("2026-01-02T03:04:05Z"),
       openStore: (dir) => this.wrapStore(new FileStore(dir).init()),
       deviceInfoRoots: [this.devinfoRoot],
