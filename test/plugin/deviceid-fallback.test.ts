@@ -31,7 +31,7 @@ afterEach(() => {
 const noDeviceId = (version: string, extra: Record<string, unknown> = {}) => netconf(version, { prevResult: prevResultFor(version), ...extra });
 
 describe.each([...SUPPORTED_VERSIONS])("cniVersion %s", (version) => {
-  test("ADD takes the VF its interface sits on; DEL brings it home", () => {
+  test("ADD takes the VF its interface sits on; CHECK agrees; DEL brings it home", () => {
     w.netdevInPod(POD, "net1", { name: VF, bus: "pci" });
     const r = w.call("ADD", noDeviceId(version));
     expect(r.code).toBe(0);
@@ -39,6 +39,7 @@ describe.each([...SUPPORTED_VERSIONS])("cniVersion %s", (version) => {
     expect(w.whereIs("mlx5_4")).toBe(HOST_NS);
     expect(w.records()).toMatchObject([{ deviceId: VF, rdmaDevice: "mlx5_3", phase: "attached" }]);
     if (version === "1.1.0") expect(r.json).toMatchObject({ interfaces: [{ name: "net1", pciID: VF }] });
+    if (!version.startsWith("0.3.")) expect(w.call("CHECK", noDeviceId(version)).code).toBe(0);
     expect(w.call("DEL", noDeviceId(version)).code).toBe(0);
     expect(w.whereIs("mlx5_3")).toBe(HOST_NS);
     expect(w.records()).toEqual([]);
