@@ -23,7 +23,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   const pod = openPodNetns(deps, req.env.netns, "CNI_NETNS");
   try {
     // Named by neither the config nor prevResult: the device the pod's interface sits on.
-    const target = named ?? addTarget(req, deps, deviceIdOfPodInterface(deps, pod, req.env.ifName));
+    const target = named ?? addTarget(req, deps, deviceIdOfPodInterface(deps, pod, req.env.ifName, req.conf.prevResult?.raw ?? {}));
     const store = req.openStore();
     // Attachment first, device second (as DEL and GC): two ADDs of one attachment naming
     // different devices cannot both move one, since the second sees the first's record here.

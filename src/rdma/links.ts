@@ -4,9 +4,9 @@
  */
 import { KernelError } from "./kernel.ts";
 import { type NetlinkSocket, openNetlinkSocket, transact } from "./netlink.ts";
-import { decodeLinkParent, getLinkByName, NETLINK_ROUTE, type NetdevParent, RTM_NEWLINK } from "./rtnl.ts";
+import { decodeLinkParent, decodeVfMacs, getLinkByName, getLinksWithVfs, NETLINK_ROUTE, type NetdevParent, RTM_NEWLINK, type VfMac } from "./rtnl.ts";
 
-export type { NetdevParent };
+export type { NetdevParent, VfMac };
 
 export interface Links {
   /**
@@ -14,6 +14,8 @@ export interface Links {
    * kernel names none. Throws KernelError (ENODEV: no such interface there).
    */
   parentOf(ifName: string): NetdevParent | undefined;
+  /** The administrative MAC of every VF of every PF in the calling thread's netns. */
+  vfMacs(): VfMac[];
 }
 
 export class NetlinkLinks implements Links {
@@ -24,5 +26,11 @@ export class NetlinkLinks implements Links {
     const answer = transact(this.open, op, (seq) => getLinkByName(seq, ifName)).find((m) => m.type === RTM_NEWLINK);
     if (!answer) throw new KernelError(op, 0, `${op}: no RTM_NEWLINK in the kernel's answer`);
     return decodeLinkParent(answer.payload).parent;
+  }
+
+  vfMacs(): VfMac[] {
+    return transact(this.open, "list links with their VFs", getLinksWithVfs)
+      .filter((m) => m.type === RTM_NEWLINK)
+      .flatMap((m) => decodeVfMacs(m.payload));
   }
 }

@@ -1,11 +1,24 @@
 /**
- * The one rtnetlink (NETLINK_ROUTE) exchange the plugin makes, as pure functions over bytes:
- * RTM_GETLINK for one interface by name, and the parent device the kernel names in its answer.
+ * The rtnetlink (NETLINK_ROUTE) exchanges of ADD's deviceID fallback, as pure functions over bytes:
+ * RTM_GETLINK for one interface by name and the parent device the kernel names in its answer; a
+ * dump of every link with its VFs' administrative MACs (the Go rdma-cni's way, for older kernels).
  * Layouts: include/uapi/linux/rtnetlink.h (RTM_*, struct ifinfomsg, RTEXT_FILTER_*) and
  * include/uapi/linux/if_link.h (IFLA_*). IFLA_PARENT_DEV_NAME and IFLA_PARENT_DEV_BUS_NAME
  * arrived in Linux 5.14; an older kernel answers without them.
  */
-import { attrString, decodeAttrs, encodeRequest, NetlinkDecodeError, NLM_F_ACK, NLM_F_REQUEST, NLMSG_HDRLEN, type AttrValue } from "./nldev.ts";
+import {
+  align4,
+  attrString,
+  type AttrValue,
+  decodeAttrs,
+  encodeRequest,
+  NetlinkDecodeError,
+  NLA_HDRLEN,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  NLMSG_HDRLEN,
+} from "./nldev.ts";
 
 export const NETLINK_ROUTE = 0;
 export const RTM_NEWLINK = 16;
@@ -64,4 +77,65 @@ export function decodeLinkParent(payload: Uint8Array): LinkAnswer {
   const bus = attrString(attrs, IflaAttr.PARENT_DEV_BUS_NAME);
   const parent = name === undefined || name === "" ? undefined : bus === undefined || bus === "" ? { name } : { name, bus };
   return { ifName: attrString(attrs, IflaAttr.IFNAME), parent };
+}
+
+// The Go rdma-cni's way to a VF (for kernels that name no parent device): the administrative MACs
+// the PFs give their VFs, from a dump of every link with its VF information.
+
+export const IFLA_VFINFO_LIST = 22; // nested: IFLA_VF_INFO entries
+export const IFLA_VF_INFO = 1; // nested: IFLA_VF_* of one VF
+export const IFLA_VF_MAC = 1; // struct ifla_vf_mac { u32 vf; u8 mac[32]; }
+export const RTEXT_FILTER_VF = 1 << 0;
+
+/** RTM_GETLINK dump of every link, each PF's with its VFs (RTEXT_FILTER_VF), without counters. */
+export function getLinksWithVfs(seq: number): Uint8Array {
+  const plain = encodeRequest(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, [{ type: IflaAttr.EXT_MASK, u32: RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS }]);
+  const out = new Uint8Array(plain.length + IFINFOMSG_BYTES);
+  out.set(plain.subarray(0, NLMSG_HDRLEN), 0);
+  out.set(plain.subarray(NLMSG_HDRLEN), NLMSG_HDRLEN + IFINFOMSG_BYTES);
+  new DataView(out.buffer).setUint32(0, out.length, true);
+  return out;
+}
+
+/** A VF's administrative MAC as its PF reports it. */
+export interface VfMac {
+  pf: string;
+  vf: number;
+  /** Lower-case, colon-separated, the first 6 bytes (as the Go plugin's netlink library reads it). */
+  mac: string;
+}
+
+/** Every attribute of a payload, repeated types included (decodeAttrs keeps only the first). */
+function eachAttr(payload: Uint8Array, fn: (type: number, value: Uint8Array) => void): void {
+  const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  let off = 0;
+  while (off + NLA_HDRLEN <= payload.length) {
+    const len = dv.getUint16(off, true);
+    if (len < NLA_HDRLEN || off + len > payload.length) throw new NetlinkDecodeError(`attribute length ${len} at offset ${off} exceeds payload of ${payload.length}`);
+    fn(dv.getUint16(off + 2, true) & 0x3fff, payload.subarray(off + NLA_HDRLEN, off + len));
+    off += align4(len);
+  }
+}
+
+const hex2 = (b: number) => b.toString(16).padStart(2, "0");
+
+/** The VFs' administrative MACs in one RTM_NEWLINK answer's payload; none for a link without VFs. */
+export function decodeVfMacs(payload: Uint8Array): VfMac[] {
+  if (payload.length < IFINFOMSG_BYTES) throw new NetlinkDecodeError(`RTM_NEWLINK payload of ${payload.length} bytes has no ifinfomsg`);
+  const attrs = payload.subarray(IFINFOMSG_BYTES);
+  const pf = attrString(decodeAttrs(attrs, [IflaAttr.IFNAME]), IflaAttr.IFNAME);
+  const out: VfMac[] = [];
+  eachAttr(attrs, (type, list) => {
+    if (type !== IFLA_VFINFO_LIST || pf === undefined) return;
+    eachAttr(list, (infoType, info) => {
+      if (infoType !== IFLA_VF_INFO) return;
+      eachAttr(info, (vfType, v) => {
+        if (vfType !== IFLA_VF_MAC) return;
+        if (v.length < 4 + 6) throw new NetlinkDecodeError(`IFLA_VF_MAC of ${v.length} bytes`);
+        const vf = new DataView(v.buffer, v.byteOffset, 4).getUint32(0, true);
+        out.push({ pf, vf, mac: Array.from(v.subarray(4, 10), hex2).join(":") });
+      });
+    });
+  });
+  return out;
 }

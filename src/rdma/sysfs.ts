@@ -72,6 +72,15 @@ export function deviceIdOfParent(sysfsRoot: string, parent: NetdevParent): Devic
   return { error: `it sits on ${where}, with no PCI function within ${MAX_PARENT_HOPS} levels above it` };
 }
 
+/** The PCI address of VF `vf` of the PF whose netdev is `pf` (its virtfn<N> link), if there is one. */
+export function vfPciAddress(sysfsRoot: string, pf: string, vf: number): string | undefined {
+  if (pf.includes("/") || pf === "." || pf === ".." || !Number.isInteger(vf) || vf < 0) return undefined;
+  const slot = pciSlotName(`${sysfsRoot}/class/net/${pf}/device/virtfn${vf}/uevent`);
+  if (slot === undefined) return undefined;
+  const id = parseDeviceId(slot);
+  return isDeviceId(id) && id.kind === "pci" ? id.id : undefined;
+}
+
 /** PCI_SLOT_NAME of a device's uevent file, if it is a PCI device's. */
 function pciSlotName(ueventFile: string): string | undefined {
   let fd: number;

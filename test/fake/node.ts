@@ -72,6 +72,8 @@ export class FakeNode<N extends Netns = FakeNetns> {
   private readonly netdevs = new Map<string, Map<string, NetdevParent | undefined>>();
   /** rtnetlink's view: the netdevs of the calling thread's netns. */
   readonly links: Links;
+  /** The administrative MACs the host's PFs give their VFs (make each VF's virtfn<N> in sysfs too: vfOf). */
+  readonly vfMacs: { pf: string; vf: number; mac: string }[] = [];
 
   constructor(view: NamespaceView<N> = fakeNamespaces() as unknown as NamespaceView<N>) {
     this.netns = view.netns;
@@ -82,6 +84,7 @@ export class FakeNode<N extends Netns = FakeNetns> {
         if (!here?.has(ifName)) throw new KernelError(`get link ${ifName}`, 19, `get link ${ifName}: kernel answered ENODEV`);
         return here.get(ifName);
       },
+      vfMacs: () => (view.currentNs() === this.hostNs ? [...this.vfMacs] : []),
     };
     this.rdma = new FakeRdma({
       currentNs: view.currentNs,
@@ -184,6 +187,14 @@ export class FakeNode<N extends Netns = FakeNetns> {
     const here = this.netdevs.get(ns) ?? new Map<string, NetdevParent | undefined>();
     here.set(ifName, parent);
     this.netdevs.set(ns, here);
+  }
+
+  /** VF `vf` of PF netdev `pf` is the PCI function `address`, with administrative MAC `mac`. */
+  vfOf(pf: string, vf: number, address: string, mac: string): void {
+    const dir = `${this.sysfs}/class/net/${pf}/device/virtfn${vf}`;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(`${dir}/uevent`, `DRIVER=mlx5_core\nPCI_SLOT_NAME=${address}\n`);
+    this.vfMacs.push({ pf, vf, mac });
   }
 
   /** Where a device is now: the host's netns identity, or a pod's. */

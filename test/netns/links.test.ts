@@ -57,3 +57,16 @@ test.each(withDevice.length > 0 ? withDevice : ["(none on this host)"])("the hos
     if (!("error" in id)) expect(fs.realpathSync(`/sys/bus/pci/devices/${id.id}`)).toBe(bus === "pci" ? dir : fs.realpathSync(`${dir}/..`));
   }
 });
+
+test("the real kernel answers the VF dump: every VF's MAC of this host's PFs (none without SR-IOV), in the format sysfs lists them", () => {
+  const vfs = links.vfMacs();
+  const expected = fs
+    .readdirSync("/sys/class/net")
+    .flatMap((pf) => {
+      const dev = `/sys/class/net/${pf}/device`;
+      return fs.existsSync(dev) ? fs.readdirSync(dev).filter((n) => /^virtfn\d+$/.test(n)).map((n) => `${pf}/${n.slice(6)}`) : [];
+    })
+    .sort();
+  expect(vfs.map((v) => `${v.pf}/${v.vf}`).sort()).toEqual(expected);
+  for (const v of vfs) expect(v.mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+});

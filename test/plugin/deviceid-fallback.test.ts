@@ -83,6 +83,43 @@ describe("precedence: config, then a 1.1.0 prevResult's pciID, then the pod's in
   });
 });
 
+describe("the Go plugin's way, where the kernel names no parent: the one interface's MAC among the VFs' administrative MACs", () => {
+  const withMac = (mac: string, extra: Record<string, unknown> = {}) =>
+    netconf("1.0.0", { prevResult: { cniVersion: "1.0.0", interfaces: [{ name: "net1", mac, sandbox: POD }], ips: [] }, ...extra });
+
+  beforeEach(() => {
+    w.vfOf("ens1f0", 5, VF, "0e:00:00:00:00:05");
+    w.vfOf("ens1f0", 6, OTHER_VF, "0e:00:00:00:00:06");
+  });
+
+  test("a kernel before 5.14 (no parent named): the VF whose administrative MAC it is", () => {
+    w.netdevInPod(POD, "net1", undefined);
+    expect(w.call("ADD", withMac("0E:00:00:00:00:05")).code).toBe(0);
+    expect(w.whereIs("mlx5_3")).toBe(POD);
+    expect(w.whereIs("mlx5_4")).toBe(HOST_NS);
+    expect(w.records()).toMatchObject([{ deviceId: VF }]);
+  });
+
+  test("the parent device, where the kernel names one, wins over the MAC", () => {
+    w.netdevInPod(POD, "net1", { name: OTHER_VF, bus: "pci" });
+    expect(w.call("ADD", withMac("0e:00:00:00:00:05")).code).toBe(0);
+    expect(w.whereIs("mlx5_4")).toBe(POD);
+    expect(w.whereIs("mlx5_3")).toBe(HOST_NS);
+  });
+
+  test("two VFs with that MAC, or a prevResult of two interfaces, is refused as the Go plugin refuses it", () => {
+    w.netdevInPod(POD, "net1", undefined);
+    w.vfOf("ens1f1", 0, "0000:04:00.2", "0e:00:00:00:00:05");
+    const r = w.call("ADD", withMac("0e:00:00:00:00:05"));
+    expect(r.json).toMatchObject({ code: 7 });
+    expect(String(r.json?.msg)).toContain("several VFs have the administrative MAC 0e:00:00:00:00:05: 0000:03:00.5, 0000:04:00.2");
+    const two = netconf("1.0.0", { prevResult: { cniVersion: "1.0.0", interfaces: [{ name: "net1", mac: "0e:00:00:00:00:06", sandbox: POD }, { name: "net2", sandbox: POD }] } });
+    expect(String(w.call("ADD", two).json?.msg)).toContain("prevResult has 2 interfaces, not one");
+    expect(w.whereIs("mlx5_3")).toBe(HOST_NS);
+    expect(w.whereIs("mlx5_4")).toBe(HOST_NS);
+  });
+});
+
 describe("refused with code 7, nothing written and nothing moved", () => {
   const refused = (r: ReturnType<FakeNode["call"]>, says: string) => {
     expect(r.code).toBe(1);

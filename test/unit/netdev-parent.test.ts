@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { deviceIdOfParent } from "../../src/rdma/sysfs.ts";
+import { deviceIdOfParent, vfPciAddress } from "../../src/rdma/sysfs.ts";
 
 let root: string;
 beforeEach(() => {
@@ -48,4 +48,13 @@ test("a parent on no bus, or a bus or name that could leave the bus directory, i
   expect("error" in deviceIdOfParent(root, { name: "card0" })).toBe(true);
   expect("error" in deviceIdOfParent(root, { name: "x", bus: "../../etc" })).toBe(true);
   expect("error" in deviceIdOfParent(root, { name: "..", bus: "virtio" })).toBe(true);
+});
+
+test("a PF's VF N is the PCI function behind its virtfnN link (PCI_SLOT_NAME of its uevent)", () => {
+  device("pci0000:00/0000:03:00.2", "pci", "DRIVER=mlx5_core\nPCI_SLOT_NAME=0000:03:00.2\n");
+  fs.mkdirSync(`${root}/class/net/ens1f0/device`, { recursive: true });
+  fs.symlinkSync("../../../../devices/pci0000:00/0000:03:00.2", `${root}/class/net/ens1f0/device/virtfn3`);
+  expect(vfPciAddress(root, "ens1f0", 3)).toBe("0000:03:00.2");
+  expect(vfPciAddress(root, "ens1f0", 4)).toBeUndefined();
+  expect(vfPciAddress(root, "../ens1f0", 3)).toBeUndefined();
 });
