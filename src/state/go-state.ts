@@ -54,7 +54,8 @@ export function parseGoRecord(text: string): GoRecord | { error: string } {
 /** The record of `key` in `dir`: undefined when there is none, `{error}` when the file is not one. */
 export function readGoRecord(dir: string, key: AttachmentKey): GoRecord | { error: string } | undefined {
   const file = goRecordPath(dir, key);
-  if (file === undefined) return undefined;
+  // Every DEL without a record of ours asks: a stat that finds nothing costs less than a failed open's error.
+  if (file === undefined || !fs.existsSync(file)) return undefined;
   let fd: number;
   try {
     fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
