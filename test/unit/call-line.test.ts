@@ -68,6 +68,13 @@ describe("the dispatcher's line", () => {
     expect(line?.rdmaDevice).toBeUndefined();
   });
 
+  test("a logFile that cannot be opened (as under the engine: read-only root, no /var/log) costs the call nothing: a warning, and the line on stderr", () => {
+    const r = w.call("ADD", conf({ deviceID: PCI, logFile: "/var/log/rdma-cni-no-such-dir-for-tests/rdma.log" }));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("cannot open logFile; logging to stderr only");
+    expect(callLines(r.stderr)).toMatchObject([{ verb: "ADD", rdmaDevice: "mlx5_3", code: 0 }]);
+  });
+
   test("at the default level (warn) the one-shot path writes no line", () => {
     const r = w.call("ADD", netconf("1.0.0", { deviceID: PCI, prevResult: prevResultFor("1.0.0") }));
     expect(r.code).toBe(0);
