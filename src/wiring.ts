@@ -2,6 +2,7 @@
 import type { DepsFactory } from "./cni/dispatch.ts";
 import { LinuxNetns } from "./netns/netns.ts";
 import { DEVICE_INFO_ROOTS } from "./plugin/devinfo.ts";
+import { NetlinkLinks } from "./rdma/links.ts";
 import { NetlinkRdma } from "./rdma/netlink.ts";
 import { FileStore } from "./state/store.ts";
 
@@ -12,10 +13,12 @@ const indexCache = new Map<string, number>();
 export function productionDeps(): DepsFactory {
   return (log, settings) => ({
     kernel: new NetlinkRdma(),
+    links: new NetlinkLinks(),
     netns: new LinuxNetns(),
     sysfsRoot: settings.sysfsRoot,
     log,
     lockTimeoutMs: settings.lockTimeoutMs,
+    goStateDir: settings.goStateDir,
     now: () => new Date(),
     openStore: (dir) => new FileStore(dir).init(),
     deviceInfoRoots: DEVICE_INFO_ROOTS,

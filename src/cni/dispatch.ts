@@ -18,6 +18,7 @@ import { rdmaUnavailable } from "../plugin/kernel-steps.ts";
 import { status } from "../plugin/status.ts";
 import { KernelError } from "../rdma/kernel.ts";
 import { attachmentKey, type Store } from "../state/store.ts";
+import { CALL_MESSAGE, type CallFacts, callLineFields, noteRecordsOf } from "./call-line.ts";
 import { dirname } from "../sys/fs.ts";
 
 export interface CniIo {
@@ -26,6 +27,8 @@ export interface CniIo {
   readStdin(max: number): Uint8Array;
   stdout(s: string): void;
   stderr(s: string): void;
+  /** Told, once the call is over, what its log line says (call-line.ts): the engine logs it too. */
+  report?(facts: CallFacts): void;
 }
 
 /** The plugin's dependencies for one call, given its logger and its RDMA_CNI_* settings. */
@@ -34,9 +37,12 @@ export type DepsFactory = (log: StreamLogger, settings: Settings) => PluginDeps;
 /** Runs one CNI call; returns the process exit status. */
 export function runCni(io: CniIo, makeDeps: DepsFactory): number {
   const log = new StreamLogger(io.stderr, "warn", {});
+  const started = performance.now();
+  const facts: CallFacts = {};
   let replyVersion = LATEST_VERSION;
   try {
     const command = parseCommand(io.env);
+    facts.verb = command;
     const stdin = io.readStdin(MAX_STDIN_BYTES);
     checkStdinSize(stdin);
     if (command === "VERSION") {
@@ -47,6 +53,7 @@ export function runCni(io: CniIo, makeDeps: DepsFactory): number {
     replyVersion = parseCniVersion(config);
     const input = parseInput(command, io.env, config, replyVersion);
     const { env, conf } = input;
+    Object.assign(facts, { containerId: env.containerId, ifName: env.ifName, network: conf.name, deviceId: conf.deviceId?.id });
     configureLogging(log, input);
     log.debug("CNI call", { command: env.command, containerId: env.containerId, ifName: env.ifName, netns: env.netns, network: conf.name });
 
@@ -56,7 +63,7 @@ export function runCni(io: CniIo, makeDeps: DepsFactory): number {
     // about to use it: a refused call leaves no state directory behind.
     let store: Store | undefined;
     const key = attachmentKey(conf.name, env.containerId, env.ifName);
-    const req = () => ({ env, conf, key, openStore: () => (store ??= deps.openStore(stateDir)) });
+    const req = () => ({ env, conf, key, openStore: () => (store ??= noteRecordsOf(deps.openStore(stateDir), key, facts)) });
     switch (env.command) {
       case "ADD": {
         const result = add(req(), deps);
@@ -86,8 +93,17 @@ export function runCni(io: CniIo, makeDeps: DepsFactory): number {
     const reply: Record<string, unknown> = { cniVersion: replyVersion, code: e.code, msg: e.message };
     if (e.details) reply.details = e.details;
     io.stdout(`${JSON.stringify(reply)}\n`);
+    facts.code = e.code;
+    facts.error = e.message;
     return 1;
   } finally {
+    // VERSION (the engine's probes send one every few seconds) says nothing about a pod.
+    if (facts.verb !== "VERSION") {
+      facts.code ??= 0;
+      facts.ms = performance.now() - started;
+      log.info(CALL_MESSAGE, callLineFields(facts));
+      io.report?.(facts);
+    }
     log.close();
   }
 }

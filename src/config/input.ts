@@ -11,6 +11,9 @@ import { type NetConf, parseNetConf } from "./netconf.ts";
 import { confinedPath, LOG_FILE_ROOT, STATE_DIR_ROOT } from "./paths.ts";
 import { atLeast } from "./version.ts";
 
+/** The Go rdma-cni's state directory (state/go-state.ts has its format). */
+export const DEFAULT_GO_STATE_DIR = "/var/lib/cni/rdma";
+
 export const MAX_STDIN_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_STATE_DIR = "/run/cni/rdma";
 export const DEFAULT_SYSFS_ROOT = "/sys";
@@ -29,6 +32,8 @@ export interface Settings {
   sysfsRoot: string;
   /** RDMA_CNI_LOCK_TIMEOUT_MS, else 10 s. */
   lockTimeoutMs: number;
+  /** RDMA_CNI_GO_STATE_DIR, else the Go rdma-cni's /var/lib/cni/rdma (docs/migration.md). */
+  goStateDir: string;
 }
 
 export function readSettings(vars: Vars): Settings {
@@ -36,6 +41,7 @@ export function readSettings(vars: Vars): Settings {
     stateDir: vars.RDMA_CNI_STATE_DIR || undefined,
     sysfsRoot: vars.RDMA_CNI_SYSFS_ROOT || DEFAULT_SYSFS_ROOT,
     lockTimeoutMs: Number(vars.RDMA_CNI_LOCK_TIMEOUT_MS) || DEFAULT_LOCK_TIMEOUT_MS,
+    goStateDir: vars.RDMA_CNI_GO_STATE_DIR || DEFAULT_GO_STATE_DIR,
   };
 }
 

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CniIo, DepsFactory } from "../cni/dispatch.ts";
 import { runCni } from "../cni/dispatch.ts";
+import type { CallFacts } from "../cni/call-line.ts";
 import type { Logger } from "../log.ts";
 import {
   decodeEnv,
@@ -33,13 +34,19 @@ export interface EngineOptions {
   log: Logger;
   /** Only peers with this uid are served; 0 in production. */
   allowedUid: number;
+  /** Each served call's facts, once its answer is sent: the engine's line per call. */
+  onCall?(facts: CallFacts): void;
 }
 
 /** Runs one CNI call in-process, capturing what the executable would print and its status. */
-export function serveRequest(req: EngineRequest, depsFactory: DepsFactory): { status: number; stdout: string; stderr: string } {
+export function serveRequest(req: EngineRequest, depsFactory: DepsFactory): { status: number; stdout: string; stderr: string; facts?: CallFacts } {
   let stdout = "";
   let stderr = "";
+  let facts: CallFacts | undefined;
   const io: CniIo = {
+    report: (f) => {
+      facts = f;
+    },
     env: req.env,
     readStdin: (max) => req.stdin.subarray(0, max + 1),
     stdout: (s) => {
@@ -50,7 +57,7 @@ export function serveRequest(req: EngineRequest, depsFactory: DepsFactory): { st
     },
   };
   const status = runCni(io, depsFactory);
-  return { status, stdout, stderr };
+  return { status, stdout, stderr, facts };
 }
 
 /**
@@ -117,6 +124,7 @@ export function serveConnection(fd: number, opts: EngineOptions): void {
     // The shim reads to EOF: close before anything else, so it is not kept waiting on the log.
     us.closeFd(fd);
     open = false;
+    if (out.facts) opts.onCall?.(out.facts);
     opts.log.debug("engine: served", { command: req.env.CNI_COMMAND, status: out.status, ms: Math.round((performance.now() - started) * 1000) / 1000 });
   } catch (e) {
     opts.log.warn("engine: connection failed", { error: (e as Error).message });

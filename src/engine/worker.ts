@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import { parentPort } from "node:worker_threads";
+import { CALL_MESSAGE, callLineFields } from "../cni/call-line.ts";
 import { StreamLogger } from "../log.ts";
 import { LinuxNetns } from "../netns/netns.ts";
 import * as sys from "../sys/libc.ts";
@@ -15,6 +16,8 @@ import { checkNetns, poolCounters, serveUntilStopped } from "./server.ts";
 
 function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
   const log = new StreamLogger((s) => void fs.writeSync(2, s), init.level, { component: "engine" });
+  // One line per call on stdout, at info (docs/engine.md); the engine's own messages stay on stderr.
+  const calls = new StreamLogger((s) => void fs.writeSync(1, s), init.level, { component: "engine" });
   // Opened here, on this thread, before any call: the netns this thread must be in between calls.
   const home = new LinuxNetns().home();
   const homeInode = fs.fstatSync(home.fd).ino;
@@ -28,7 +31,7 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
     return verdict !== "stuck";
   };
   const exit = serveUntilStopped(
-    { socketPath: init.socketPath, depsFor: productionDeps, log, allowedUid: 0 },
+    { socketPath: init.socketPath, depsFor: productionDeps, log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
     {
       listenFd: init.listenFd,
       wakeFd: init.wakeFd,

@@ -19,6 +19,7 @@ import { InstallError } from "./errors.ts";
 import { reportNetnsMode } from "./netns-mode.ts";
 import { ENGINE_NAME, INSTALL_USAGE, INSTALLED_NAME, type InstallOptions, parseInstallArgs } from "./options.ts";
 import { locateShim } from "./shim.ts";
+import { uninstall } from "./uninstall.ts";
 import { queryVersion } from "./version-check.ts";
 
 const EXIT_FAILURE = 1;
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = new StreamLogger(stderr, "info", { component: "install" });
+  if (parsed.options.uninstall) return runUninstall(parsed.options.cniBinDir, parsed.options.uninstall === "wait-replaced", log);
   // Installed before waiting, so a SIGTERM during the copy ends the process only after the rename.
   const signal = waitForSignal();
   try {
@@ -55,6 +57,16 @@ export async function main(argv: string[]): Promise<number> {
   const name = await signal.received;
   log.info(`received ${name}, exiting`);
   return 0;
+}
+
+async function runUninstall(cniBinDir: string, waitReplaced: boolean, log: Logger): Promise<number> {
+  try {
+    const { kept } = await uninstall(cniBinDir, process.env, log, waitReplaced);
+    return kept.length === 0 ? 0 : EXIT_FAILURE;
+  } catch (e) {
+    log.error(`uninstall failed: ${e instanceof InstallError ? e.message : String(e)}`, { cniBinDir });
+    return EXIT_FAILURE;
+  }
 }
 
 function install(options: InstallOptions, log: Logger): void {

@@ -16,17 +16,25 @@ export interface InstallOptions {
   /** Exit once installed instead of waiting for SIGTERM/SIGINT (an init container, a one-off copy). */
   noSleep: boolean;
   shim: ShimChoice;
+  /** Take the plugin off the node instead (uninstall.ts); set only by --uninstall (and --wait-replaced). */
+  uninstall?: "now" | "wait-replaced";
 }
 
 export type ParsedArgs = { help: true } | { help: false; options: InstallOptions } | { error: string };
 
 export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--shim PATH | --no-shim] [--no-sleep]
+       rdma install --uninstall [--wait-replaced] [--cni-bin-dir DIR]
   With a shim (${SHIM_NAME} beside this executable, or --shim PATH): installs this executable as
   DIR/${ENGINE_NAME}, then the shim as DIR/${INSTALLED_NAME}; without one (or with --no-shim): this
   executable as DIR/${INSTALLED_NAME}. DIR defaults to ${DEFAULT_CNI_BIN_DIR}. Each file is written
   beside its name, fsynced, checked to answer CNI VERSION, and renamed into place. Then logs the
   node's RDMA netns mode and the rdma doctor summary, and waits for SIGTERM or SIGINT (exit 0);
   --no-sleep exits once installed.
+  --uninstall hands every live attachment over to the Go rdma-cni's records (RDMA_CNI_GO_STATE_DIR,
+  default /var/lib/cni/rdma), then removes DIR/${ENGINE_NAME} and, if it is this plugin's,
+  DIR/${INSTALLED_NAME}, and exits (docs/migration.md). --wait-replaced hands over, waits until
+  DIR/${INSTALLED_NAME} is no longer this plugin's (the Go rdma-cni's DaemonSet copied its own there),
+  hands over again what was attached meanwhile, then removes DIR/${ENGINE_NAME}.
 `;
 
 const ONE_SHIM_CHOICE = "give at most one of --shim PATH and --no-shim";
@@ -34,11 +42,18 @@ const ONE_SHIM_CHOICE = "give at most one of --shim PATH and --no-shim";
 export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
   const options: InstallOptions = { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false, shim: { kind: "beside" } };
   let shimGiven = false;
+  let uninstall = false;
+  let waitReplaced = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? "";
     if (arg === "-h" || arg === "--help") return { help: true };
     if (arg === "--no-sleep") {
       options.noSleep = true;
+      continue;
+    }
+    if (arg === "--uninstall" || arg === "--wait-replaced") {
+      if (arg === "--uninstall") uninstall = true;
+      else waitReplaced = true;
       continue;
     }
     if (arg === "--no-shim") {
@@ -62,5 +77,7 @@ export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
       options.shim = { kind: "path", path: value };
     }
   }
+  if (waitReplaced && !uninstall) return { error: "--wait-replaced goes with --uninstall" };
+  if (uninstall) options.uninstall = waitReplaced ? "wait-replaced" : "now";
   return { help: false, options };
 }

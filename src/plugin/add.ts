@@ -12,6 +12,7 @@ import { lookupRdmaDevice } from "../rdma/sysfs.ts";
 import type { AttachmentRecord, DeviceInfoChange, Store } from "../state/store.ts";
 import { describeKey, sameKey } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
+import { deviceIdOfPodInterface } from "./device-of-netdev.ts";
 import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
 import { deviceInNetns, hostDevice, listHostDevices, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 import { killPoint } from "./killpoints.ts";
@@ -19,9 +20,11 @@ import { renameInPod, restoreHostName } from "./rename-steps.ts";
 import { runSteps, type Undo } from "./steps.ts";
 
 export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
-  const target = addTarget(req, deps);
+  const named = addTarget(req, deps, deviceIdFor(req.conf, req.env.ifName));
   const pod = openPodNetns(deps, req.env.netns, "CNI_NETNS");
   try {
+    // Named by neither the config nor prevResult: the device the pod's interface sits on.
+    const target = named ?? addTarget(req, deps, deviceIdOfPodInterface(deps, pod, req.env.ifName, req.conf.prevResult?.raw ?? {}));
     const store = req.openStore();
     // Attachment first, device second (as DEL and GC): two ADDs of one attachment naming
     // different devices cannot both move one, since the second sees the first's record here.
@@ -68,7 +71,12 @@ interface AddContext {
   target: AddTarget;
 }
 
-function addTarget(req: Request, deps: PluginDeps): AddTarget {
+type Found = { deviceId: DeviceId; source: string };
+
+/** Undefined when `found` is: the deviceID is then asked of the pod's interface. */
+function addTarget(req: Request, deps: PluginDeps, found: Found): AddTarget;
+function addTarget(req: Request, deps: PluginDeps, found: Found | undefined): AddTarget | undefined;
+function addTarget(req: Request, deps: PluginDeps, found: Found | undefined): AddTarget | undefined {
   const { env, conf } = req;
   if (!conf.prevResult) {
     throw new CniError(
@@ -76,17 +84,11 @@ function addTarget(req: Request, deps: PluginDeps): AddTarget {
       "invalid network config: prevResult is missing: the rdma plugin must be chained after the plugin that moves the VF's or SF's netdev into the pod (sriov, host-device, ...)",
     );
   }
-  const target = deviceIdFor(conf, env.ifName);
-  if (!target) {
-    throw new CniError(
-      ErrorCode.InvalidConfig,
-      `invalid network config: no deviceID for ${env.ifName}: set "deviceID" in the network config, let the runtime pass runtimeConfig.deviceID (capability "deviceID", as Multus does with the SR-IOV device plugin), or chain after a plugin whose 1.1.0 result gives the container interface a pciID`,
-    );
-  }
-  const pciAddress = target.deviceId.kind === "pci" ? target.deviceId.id : undefined;
   const deviceInfoFile = conf.deviceInfoFile ? deviceInfoPath(conf.deviceInfoFile, deps.deviceInfoRoots) : undefined;
+  if (!found) return undefined;
+  const pciAddress = found.deviceId.kind === "pci" ? found.deviceId.id : undefined;
   const result = resultWithPciId(conf.prevResult.raw, conf.cniVersion, env.ifName, pciAddress);
-  return { deviceId: target.deviceId, source: target.source, pciAddress, deviceInfoFile, result };
+  return { deviceId: found.deviceId, source: found.source, pciAddress, deviceInfoFile, result };
 }
 
 /** The attachment's record, if any; read under its lock. One attachment holds one device. */

@@ -8,6 +8,7 @@ import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { rdmaAbsent, readNetnsMode } from "../rdma/facts.ts";
 import type { AttachmentKey, AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
+import { releaseGoAttachment } from "./del-go.ts";
 import { removeDeviceInfo } from "./devinfo.ts";
 import { explainMove, sendBackToHost } from "./kernel-steps.ts";
 import { killPoint } from "./killpoints.ts";
@@ -16,6 +17,7 @@ import { restoreHostName } from "./rename-steps.ts";
 export function del(req: Request, deps: PluginDeps): void {
   const store = req.openStore();
   if (!store.get(req.key)) {
+    if (releaseGoAttachment(req, store, deps)) return;
     deps.log.debug("DEL: no record, nothing to do", { ...req.key });
     return;
   }

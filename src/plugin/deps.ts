@@ -4,10 +4,13 @@ import type { NetConf } from "../config/netconf.ts";
 import type { Logger } from "../log.ts";
 import type { Netns } from "../netns/netns.ts";
 import type { RdmaKernel } from "../rdma/kernel.ts";
+import type { Links } from "../rdma/links.ts";
 import type { AttachmentKey, Store } from "../state/store.ts";
 
 export interface PluginDeps {
   kernel: RdmaKernel;
+  /** Which device a pod's netdev sits on: ADD's deviceID when the config names none. */
+  links: Links;
   netns: Netns;
   sysfsRoot: string;
   log: Logger;
@@ -15,6 +18,8 @@ export interface PluginDeps {
   now(): Date;
   /** Where runtimeConfig.CNIDeviceInfoFile may point (the device-info spec's directory). */
   deviceInfoRoots: readonly string[];
+  /** The Go rdma-cni's records: DEL releases an attachment it made (plugin/del-go.ts). */
+  goStateDir: string;
   /** Opens (creating if needed) the record store in a state directory. */
   openStore(dir: string): Store;
   /**

@@ -20,7 +20,12 @@ export interface NetlinkSocket {
 }
 
 export function openRdmaSocket(): NetlinkSocket {
-  const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW | sys.SOCK_CLOEXEC, sys.NETLINK_RDMA);
+  return openNetlinkSocket(sys.NETLINK_RDMA);
+}
+
+/** A netlink socket of `protocol` in the calling thread's netns (NETLINK_RDMA, NETLINK_ROUTE). */
+export function openNetlinkSocket(protocol: number): NetlinkSocket {
+  const fd = sys.socket(sys.AF_NETLINK, sys.SOCK_RAW | sys.SOCK_CLOEXEC, protocol);
   try {
     // No bind: the kernel binds a netlink socket to a free port id on its first send.
     sys.setReceiveTimeout(fd, RECEIVE_TIMEOUT_MS);
@@ -35,7 +40,7 @@ export function openRdmaSocket(): NetlinkSocket {
  * Sends one request and reads until its ACK (or DONE for a dump), returning the data messages.
  * A netlink error becomes a KernelError carrying the errno.
  */
-function transact(open: () => NetlinkSocket, op: string, build: (seq: number) => Uint8Array): nl.NetlinkMessage[] {
+export function transact(open: () => NetlinkSocket, op: string, build: (seq: number) => Uint8Array): nl.NetlinkMessage[] {
   const seq = ++sequence;
   let sock: NetlinkSocket;
   try {

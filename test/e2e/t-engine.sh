@@ -8,7 +8,7 @@ check "build/rdma-shim reached the guest (make shim)" test -x "$SHIM"
 cp "$SHIM" $CNI_BIN/rdma-thick
 ln -sf /mnt/build/rdma $CNI_BIN/rdma-engine
 export RDMA_CNI_ENGINE_SOCKET=/run/rdma-cni-e2e/engine.sock
-$CNI_BIN/rdma-engine engine --socket $RDMA_CNI_ENGINE_SOCKET --log-level debug 2>/tmp/engine.log &
+$CNI_BIN/rdma-engine engine --socket $RDMA_CNI_ENGINE_SOCKET --log-level debug 2>/tmp/engine.log >/tmp/engine.calls &
 epid=$!
 i=0
 while [ ! -S $RDMA_CNI_ENGINE_SOCKET ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -33,6 +33,10 @@ cni rdma-thick DEL cid-e "$(ns_path pode)" net1 "$(rdma_conf $id "$prev")"
 check_rc "DEL via the engine" 0
 assert_on_host "$rd" pode
 assert_no_record cid-e net1
+# one line per call on the engine's stdout (src/cni/call-line.ts), none there but those
+check_eq "the engine's stdout: one call line each for ADD, CHECK, DEL" "ADD CHECK DEL" "$(sed -n 's/.*"msg":"call".*"verb":"\([A-Z]*\)".*/\1/p' /tmp/engine.calls | tr '\n' ' ' | sed 's/ $//')"
+check "the ADD's line names container, interface, deviceID, RDMA device, code 0" grep -q "\"verb\":\"ADD\",\"container\":\"cid-e\",\"interface\":\"net1\",\"network\":\"$NET\",\"deviceID\":\"$id\",\"rdmaDevice\":\"$rd\",\"code\":0,\"ms\":" /tmp/engine.calls
+check_eq "the engine's stdout has nothing else" 3 "$(grep -c . /tmp/engine.calls)"
 check_eq "the engine's thread is back in the host netns" "$(readlink /proc/self/ns/net)" "$(readlink /proc/$epid/task/$epid/ns/net)"
 
 section "a one-shot call and the engine share records and locks"

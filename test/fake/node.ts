@@ -12,6 +12,8 @@ import { type CniIo, runCni } from "../../src/cni/dispatch.ts";
 import { tryLockFile } from "../../src/doctor/locks.ts";
 import type { DoctorDeps } from "../../src/doctor/report.ts";
 import type { Logger } from "../../src/log.ts";
+import { KernelError } from "../../src/rdma/kernel.ts";
+import type { Links, NetdevParent } from "../../src/rdma/links.ts";
 import type { Netns } from "../../src/netns/netns.ts";
 import type { PluginDeps } from "../../src/plugin/deps.ts";
 import { type AttachmentRecord, FileStore, type Store } from "../../src/state/store.ts";
@@ -53,6 +55,8 @@ export class FakeNode<N extends Netns = FakeNetns> {
   readonly root = fs.mkdtempSync(`${os.tmpdir()}/rdma-cni-node-`);
   readonly sysfs = `${this.root}/sys`;
   readonly stateDir = `${this.root}/state`;
+  /** Where the Go rdma-cni keeps its records on this node. */
+  readonly goStateDir = `${this.root}/var/lib/cni/rdma`;
   readonly proc = `${this.root}/proc`;
   readonly devinfoRoot = `${this.root}/devinfo/cni`;
   readonly netns: N;
@@ -64,10 +68,24 @@ export class FakeNode<N extends Netns = FakeNetns> {
   wrapStore: (store: Store) => Store = (s) => s;
   /** Kept across this node's calls, as the engine keeps its own across the calls it serves. */
   readonly indexCache = new Map<string, number>();
+  /** Netdevs by netns identity, each with the parent device rtnetlink would name (undefined: none). */
+  private readonly netdevs = new Map<string, Map<string, NetdevParent | undefined>>();
+  /** rtnetlink's view: the netdevs of the calling thread's netns. */
+  readonly links: Links;
+  /** The administrative MACs the host's PFs give their VFs (make each VF's virtfn<N> in sysfs too: vfOf). */
+  readonly vfMacs: { pf: string; vf: number; mac: string }[] = [];
 
   constructor(view: NamespaceView<N> = fakeNamespaces() as unknown as NamespaceView<N>) {
     this.netns = view.netns;
     this.hostNs = view.hostNs;
+    this.links = {
+      parentOf: (ifName) => {
+        const here = this.netdevs.get(view.currentNs());
+        if (!here?.has(ifName)) throw new KernelError(`get link ${ifName}`, 19, `get link ${ifName}: kernel answered ENODEV`);
+        return here.get(ifName);
+      },
+      vfMacs: () => (view.currentNs() === this.hostNs ? [...this.vfMacs] : []),
+    };
     this.rdma = new FakeRdma({
       currentNs: view.currentNs,
       nsOfFd: view.nsOfFd,
@@ -175,6 +193,22 @@ export class FakeNode<N extends Netns = FakeNetns> {
     return fs.readdirSync(`${this.sysfs}/class/infiniband`).sort();
   }
 
+  /** A netdev named `ifName` in the pod netns at `path` (created if new), sitting on `parent`, as a first plugin leaves it. */
+  netdevInPod(path: string, ifName: string, parent: NetdevParent | undefined): void {
+    const ns = this.pod(path);
+    const here = this.netdevs.get(ns) ?? new Map<string, NetdevParent | undefined>();
+    here.set(ifName, parent);
+    this.netdevs.set(ns, here);
+  }
+
+  /** VF `vf` of PF netdev `pf` is the PCI function `address`, with administrative MAC `mac`. */
+  vfOf(pf: string, vf: number, address: string, mac: string): void {
+    const dir = `${this.sysfs}/class/net/${pf}/device/virtfn${vf}`;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(`${dir}/uevent`, `DRIVER=mlx5_core\nPCI_SLOT_NAME=${address}\n`);
+    this.vfMacs.push({ pf, vf, mac });
+  }
+
   /** Where a device is now: the host's netns identity, or a pod's. */
   whereIs(name: string): string {
     return this.rdma.device(name).ns;
@@ -184,10 +218,12 @@ export class FakeNode<N extends Netns = FakeNetns> {
   pluginDeps(log: Logger): PluginDeps {
     return {
       kernel: this.rdma,
+      links: this.links,
       netns: this.netns,
       sysfsRoot: this.sysfs,
       log,
       lockTimeoutMs: this.lockTimeoutMs,
+      goStateDir: this.goStateDir,
       now: () => new Date("2026-01-02T03:04:05Z"),
       openStore: (dir) => this.wrapStore(new FileStore(dir).init()),
       deviceInfoRoots: [this.devinfoRoot],
