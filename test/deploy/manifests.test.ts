@@ -476,6 +476,21 @@ describe("NetworkAttachmentDefinitions", () => {
     });
   }
 
+  for (const [label, nad] of [
+    ["sriov-network", sriovNad],
+    ["sf-network", sfNad],
+  ] as const) {
+    test(`${label}'s rdma entry declares the deviceID and CNIDeviceInfoFile capabilities, and reads the device-info file Multus then passes`, () => {
+      const { conflist, plugins } = chainOf(nad);
+      const entry = plugins.find((p) => p.type === "rdma") as Obj;
+      expect(entry.capabilities).toEqual({ deviceID: true, CNIDeviceInfoFile: true });
+      const file = `${DEVICE_INFO_ROOTS[0]}/${label}-pod-net1.json`;
+      const injected = { ...entry, runtimeConfig: { deviceID: "0000:03:00.5", CNIDeviceInfoFile: file } };
+      const conf = parseNetConf(decodeJsonObject(asPluginConfig(conflist, injected), "the network config on stdin"));
+      expect(conf.deviceInfoFile).toBe(file);
+    });
+  }
+
   test("sf-network asks Multus for the auxiliary deviceID in runtimeConfig (host-device reads it there)", () => {
     const { plugins } = chainOf(sfNad);
     for (const p of plugins) expect(at(p, "capabilities", "deviceID")).toBe(true);
