@@ -166,8 +166,8 @@ async function measure(n: number): Promise<string> {
 
 /**
  * One probe's peak and anonymous RSS, sampled while it runs. Its answer queues behind the busy
- * threads; `--check` does not exit when its timeout runs out while the connection stays open (the
- * kubelet kills an exec probe at its timeoutSeconds), so it is stopped here after that time.
+ * threads, so it fails at its 2 s timeout; one still running after 4 s (an executable from before
+ * check.ts closed its connection at the timeout) is killed, as the kubelet would at timeoutSeconds.
  */
 async function runProbe(argv: string[]): Promise<{ hwm: number; anon: number; exit: string }> {
   const p = Bun.spawn(argv, { stdout: "ignore", stderr: "ignore" });
