@@ -176,9 +176,10 @@ async function runProbe(argv: string[]): Promise<{ hwm: number; anon: number; ex
   let anon = 0;
   while (p.exitCode === null && p.signalCode === null && Date.now() < stopAt) {
     try {
+      // a process between fork and exec, or already a zombie, has no memory lines: NaN, skipped
       const s = status(p.pid);
-      hwm = Math.max(hwm, s.hwm);
-      anon = Math.max(anon, s.anon);
+      if (Number.isFinite(s.hwm)) hwm = Math.max(hwm, s.hwm);
+      if (Number.isFinite(s.anon)) anon = Math.max(anon, s.anon);
     } catch {
       break;
     }
