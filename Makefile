@@ -55,7 +55,7 @@ lint: | $(BUN)
 	$(TSC) -p .
 	$(BIOME) lint src test
 	$(DEPCRUISE) --config .dependency-cruiser.cjs src
-	$(BUN) test/lint/check-links.ts README.md docs/*.md
+	$(BUN) test/lint/check-links.ts README.md CHANGELOG.md docs/*.md
 
 e2e: build build-test
 	test/vm/e2e

@@ -59,10 +59,21 @@ if (testHooksEnabled) {
 const USAGE = `usage:
   rdma                 the CNI plugin (CNI_COMMAND and the network config on stdin)
   rdma --version       print version, commit and build date
-  rdma install         copy this executable into the CNI bin dir and wait (rdma install --help)
+  rdma --help, -h      print this
+  rdma install         install the shim as rdma and this executable as rdma-engine (without a
+                       shim: as rdma) into the CNI bin dir, each checked before it is renamed into
+                       place; log the node's netns mode and doctor summary; then wait, or exit
+                       with --no-sleep (rdma install --help)
   rdma doctor          report the node's RDMA devices, attachments and problems (rdma doctor --help)
   rdma engine          serve CNI calls forwarded by the shim on a unix socket (rdma engine --help)
 `;
+
+const printUsage = async () => {
+  write(1)(USAGE);
+  return 0;
+};
+SUBCOMMANDS["--help"] = printUsage;
+SUBCOMMANDS["-h"] = printUsage;
 
 async function main(argv: string[]): Promise<number> {
   const [arg, ...rest] = argv;

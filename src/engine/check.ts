@@ -33,15 +33,21 @@ export function versionReplyProblem(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** Sends one request and reads the whole answer (the engine closes after answering). */
+/**
+ * Sends one request and reads the whole answer (the engine closes after answering). At the timeout
+ * the connection is closed too: an open one would keep the process alive past its verdict (while
+ * every engine thread is busy, the request waits unanswered in the listen backlog).
+ */
 function exchange(socketPath: string, request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let settled = false;
+    let socket: { terminate(): void } | undefined;
     const finish = (err?: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      socket?.terminate();
       if (err) reject(err);
       else resolve(Buffer.concat(chunks));
     };
@@ -49,7 +55,10 @@ function exchange(socketPath: string, request: Uint8Array, timeoutMs: number): P
     Bun.connect({
       unix: socketPath,
       socket: {
-        open: (s) => void s.write(request),
+        open: (s) => {
+          socket = s;
+          s.write(request);
+        },
         data: (_s, d) => void chunks.push(new Uint8Array(d)),
         close: () => finish(),
         end: (s) => void s.end(),

@@ -13,8 +13,8 @@ import { bindEngineSocket, prepareSocketDir } from "./server.ts";
 
 export const DEFAULT_ENGINE_SOCKET = "/run/rdma-cni/engine.sock";
 /**
- * Threads serving calls at most; more calls wait in the listen backlog. 16 keep the engine within
- * the DaemonSet's 128 MiB; 32 do not (docs/engine.md, docs/bench.md).
+ * Threads serving calls at most; more calls wait in the listen backlog. Each busy thread costs
+ * about 3.3 MiB: the DaemonSet's memory limit is 80 MiB + 4 MiB per thread (docs/deploy.md).
  */
 export const DEFAULT_MAX_WORKERS = 16;
 /** Idle threads kept ready (and started ahead of need while calls arrive). */

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 const ROOT = `${import.meta.dir}/../..`;
-// Each test copies or hashes the 109 MB executable; on a busy 2-core machine that takes seconds.
+// Each test copies or hashes the 111 MB executable; on a busy 2-core machine that takes seconds.
 setDefaultTimeout(60_000);
 const BIN = `${ROOT}/build/rdma`;
 const SHIM = `${ROOT}/build/rdma-shim`;

@@ -6,8 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { decodeJsonObject, parseNetConf } from "../../src/config/netconf.ts";
-import { DEFAULT_STATE_DIR } from "../../src/config/input.ts";
-import { DEFAULT_ENGINE_SOCKET } from "../../src/engine/main.ts";
+import { DEFAULT_GO_STATE_DIR, DEFAULT_STATE_DIR } from "../../src/config/input.ts";
+import { DEFAULT_ENGINE_SOCKET, DEFAULT_MAX_WORKERS } from "../../src/engine/main.ts";
 import { DEFAULT_CNI_BIN_DIR } from "../../src/install/options.ts";
 import { DEVICE_INFO_ROOTS } from "../../src/plugin/devinfo.ts";
 
@@ -87,7 +87,11 @@ describe("DaemonSet", () => {
     for (const [k, v] of Object.entries(selector)) expect(labels[k]).toBe(v);
   });
 
-  test("runs on every node at node-critical priority", () => {
+  test("runs on every RDMA node (Node Feature Discovery's label for PCI vendor 15b3), whatever its taints, at node-critical priority", () => {
+    expect(podSpec.nodeSelector).toEqual({ "kubernetes.io/os": "linux", "feature.node.kubernetes.io/pci-15b3.present": "true" });
+    // NFD's PCI label: feature.node.kubernetes.io/pci-<fields>.present, fields here the vendor alone
+    expect(Object.keys(podSpec.nodeSelector as Obj)[1]).toMatch(/^feature\.node\.kubernetes\.io\/pci-[0-9a-f]{4}\.present$/);
+    expect(podSpec.affinity).toBeUndefined(); // one place to change: the nodeSelector
     expect(podSpec.tolerations).toEqual([{ operator: "Exists" }]);
     expect(podSpec.priorityClassName).toBe("system-node-critical");
   });
@@ -106,9 +110,15 @@ describe("DaemonSet", () => {
     expect(args).not.toContain("--no-shim");
   });
 
-  test("runs the engine on the socket the shim connects to", () => {
+  test("runs the engine on the socket the shim connects to, with its pool size stated", () => {
     expect(engine.command).toEqual(["/rdma", "engine", "--socket", DEFAULT_ENGINE_SOCKET]);
-    expect(engine.args).toBeUndefined();
+    expect(engine.args).toEqual(["--max-workers", String(DEFAULT_MAX_WORKERS), "--log-level", "info"]);
+  });
+
+  test("the engine sees the Go rdma-cni's records, so its DEL brings home what that plugin attached", () => {
+    const found = hostPathAt(engine, DEFAULT_GO_STATE_DIR);
+    expect(found?.mount.readOnly ?? false).toBe(false);
+    expect(found?.volume?.hostPath).toEqual({ path: DEFAULT_GO_STATE_DIR, type: "DirectoryOrCreate" });
   });
 
   test("the installer holds no privilege: not privileged, every capability dropped, read-only root, no escalation", () => {
@@ -121,13 +131,13 @@ describe("DaemonSet", () => {
     expect(podSpec.automountServiceAccountToken).toBe(false);
   });
 
-  test("the engine holds exactly NET_ADMIN, SYS_ADMIN and SYS_PTRACE, not privileged, read-only root, no escalation", () => {
+  test("the engine holds exactly NET_ADMIN and SYS_ADMIN (no SYS_PTRACE), not privileged, read-only root, no escalation", () => {
     const sc = engine.securityContext as Obj;
     expect(sc.privileged ?? false).toBe(false);
     expect(sc.allowPrivilegeEscalation).toBe(false);
     expect(sc.readOnlyRootFilesystem).toBe(true);
     expect(at(sc, "capabilities", "drop")).toEqual(["ALL"]);
-    expect([...(at(sc, "capabilities", "add") as string[])].sort()).toEqual(["NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"]);
+    expect([...(at(sc, "capabilities", "add") as string[])].sort()).toEqual(["NET_ADMIN", "SYS_ADMIN"]);
     expect(sc.procMount ?? "Default").toBe("Default");
   });
 
@@ -139,9 +149,9 @@ describe("DaemonSet", () => {
     for (const probe of ["readinessProbe", "livenessProbe", "startupProbe", "lifecycle"]) expect(installer[probe]).toBeUndefined();
   });
 
-  test("shares the host's network and PID namespaces (the engine's netns is where devices go back), not its IPC", () => {
+  test("shares the host's network namespace (the engine's netns is where devices go back), not its PID or IPC namespace", () => {
     expect(podSpec.hostNetwork).toBe(true);
-    expect(podSpec.hostPID).toBe(true);
+    expect(podSpec.hostPID ?? false).toBe(false);
     expect(podSpec.hostIPC ?? false).toBe(false);
     expect(podSpec.shareProcessNamespace ?? false).toBe(false);
   });
@@ -174,6 +184,14 @@ describe("DaemonSet", () => {
       expect(mebibytes(res.requests.memory ?? "")).toBeGreaterThanOrEqual(64);
     });
   }
+
+  test("limits the engine's memory to 80 MiB + 4 MiB per thread of --max-workers (docs/deploy.md, Resources)", () => {
+    const args = (engine.args ?? []) as string[];
+    const i = args.indexOf("--max-workers");
+    const maxWorkers = i >= 0 ? Number(args[i + 1]) : DEFAULT_MAX_WORKERS;
+    expect(Number.isInteger(maxWorkers) && maxWorkers > 0).toBe(true);
+    expect(at(engine, "resources", "limits", "memory")).toBe(`${80 + 4 * maxWorkers}Mi`);
+  });
 
   test("mounts the host's /opt/cni/bin where the installer writes by default, and only there writable", () => {
     const found = hostPathAt(installer, DEFAULT_CNI_BIN_DIR);
@@ -282,6 +300,95 @@ describe("DaemonSet", () => {
   });
 });
 
+/** A JSON patch (RFC 6902) of `add` operations, applied as kustomize applies it, to a copy. */
+function applyJsonPatch(doc: Obj, ops: { op: string; path: string; value: unknown }[]): Obj {
+  const copy = structuredClone(doc);
+  for (const { op, path, value } of ops) {
+    expect(op).toBe("add"); // the only operation the overlay uses
+    const keys = path.split("/").slice(1).map((k) => k.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const last = keys.pop() as string;
+    const parent = at(copy, ...keys.map((k) => (/^\d+$/.test(k) ? Number(k) : k)));
+    if (Array.isArray(parent)) {
+      if (last === "-") parent.push(value);
+      else parent.splice(Number(last), 0, value);
+    } else {
+      if (typeof parent !== "object" || parent === null) throw new Error(`no object at ${path}`);
+      (parent as Obj)[last] = value;
+    }
+  }
+  return copy;
+}
+
+/**
+ * What the Pod Security Standards' baseline level forbids that a pod spec does (the checks that
+ * concern a node agent: host namespaces, privileged containers, added capabilities beyond the
+ * baseline's list, hostPath volumes, host ports, unconfined seccomp, /proc mount). Empty: baseline
+ * admits it; anything else needs the privileged level.
+ */
+function baselineViolations(spec: Obj): string[] {
+  const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((cur, k) => (typeof cur === "object" && cur !== null ? (cur as Obj)[k] : undefined), o);
+  const BASELINE_CAPS = ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"];
+  const out: string[] = [];
+  for (const ns of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[ns] === true) out.push(ns);
+  if (((spec.volumes ?? []) as Volume[]).some((v) => v.hostPath)) out.push("hostPath volumes");
+  const all = [...((spec.initContainers ?? []) as Obj[]), ...((spec.containers ?? []) as Obj[])];
+  const caps = new Set<string>();
+  for (const c of all) {
+    const sc = (c.securityContext ?? {}) as Obj;
+    if (sc.privileged === true) out.push(`privileged ${c.name}`);
+    for (const cap of (get(sc, "capabilities", "add") ?? []) as string[]) if (!BASELINE_CAPS.includes(cap)) caps.add(cap);
+    if ((sc.procMount ?? "Default") !== "Default") out.push(`procMount ${c.name}`);
+    if (get(sc, "seccompProfile", "type") === "Unconfined") out.push(`seccomp ${c.name}`);
+    for (const p of (c.ports ?? []) as Obj[]) if (p.hostPort) out.push(`hostPort ${c.name}`);
+  }
+  if (get(spec, "securityContext", "seccompProfile", "type") === "Unconfined") out.push("seccomp");
+  if (caps.size > 0) out.push(`capabilities ${[...caps].sort().join(", ")}`);
+  return out;
+}
+
+describe("the host-pid overlay (runtimes that pass /proc/<pid>/ns/net)", () => {
+  const kustomization = load("overlays/host-pid/kustomization.yaml");
+  const patches = kustomization.patches as { target: Obj; patch: string }[];
+  const ops = patches.flatMap((p) => Bun.YAML.parse(p.patch) as { op: string; path: string; value: unknown }[]);
+  const overlaid = applyJsonPatch(daemonset, ops);
+  const overlaidSpec = at(overlaid, "spec", "template", "spec") as Obj;
+  const overlaidEngine = byName(overlaidSpec.containers as Obj[], "engine");
+
+  test("is a kustomization of the deployment directory that patches the DaemonSet rdma-cni", () => {
+    expect(kustomization.resources).toEqual(["../../deployment"]);
+    expect(load("deployment/kustomization.yaml").resources).toEqual(["rdma-cni-daemonset.yaml"]);
+    expect(patches).toHaveLength(1);
+    expect(patches[0]?.target).toEqual({ kind: "DaemonSet", name: at(daemonset, "metadata", "name") });
+    // its patch names the engine by index
+    expect(longRunning[0]).toBe(engine);
+  });
+
+  test("adds exactly the host's PID namespace and SYS_PTRACE to the engine, and changes nothing else", () => {
+    expect(overlaidSpec.hostPID).toBe(true);
+    expect([...(at(overlaidEngine, "securityContext", "capabilities", "add") as string[])].sort()).toEqual(["NET_ADMIN", "SYS_ADMIN", "SYS_PTRACE"]);
+    // undo the two additions: what is left is the default DaemonSet
+    const back = structuredClone(overlaid);
+    const backSpec = at(back, "spec", "template", "spec") as Obj;
+    delete backSpec.hostPID;
+    const added = at(byName(backSpec.containers as Obj[], "engine"), "securityContext", "capabilities", "add") as string[];
+    added.splice(added.indexOf("SYS_PTRACE"), 1);
+    expect(back).toEqual(daemonset);
+  });
+
+  const kubectl = Bun.which("kubectl");
+  test.skipIf(!kubectl)("kubectl kustomize renders it as the patch above reads (skipped without kubectl)", () => {
+    const r = Bun.spawnSync([kubectl as string, "kustomize", "overlays/host-pid"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    expect(Bun.YAML.parse(r.stdout.toString())).toEqual(overlaid);
+  }, 30_000);
+
+  test("Pod Security: both variants need the privileged level; the default goes beyond baseline by less", () => {
+    // the default: the host's network namespace, host paths, and two capabilities
+    expect(baselineViolations(podSpec)).toEqual(["hostNetwork", "hostPath volumes", "capabilities NET_ADMIN, SYS_ADMIN"]);
+    expect(baselineViolations(overlaidSpec)).toEqual(["hostNetwork", "hostPID", "hostPath volumes", "capabilities NET_ADMIN, SYS_ADMIN, SYS_PTRACE"]);
+  });
+});
+
 describe("the image reference", () => {
   test("is the same everywhere it is written", () => {
     const name = image.slice(0, image.lastIndexOf(":"));
@@ -372,6 +479,21 @@ describe("NetworkAttachmentDefinitions", () => {
       const injected = { ...entry, deviceID, runtimeConfig: { deviceID } };
       const conf = parseNetConf(decodeJsonObject(asPluginConfig(conflist, injected), "the network config on stdin"));
       expect(conf.deviceId?.id).toBe(deviceID);
+    });
+  }
+
+  for (const [label, nad] of [
+    ["sriov-network", sriovNad],
+    ["sf-network", sfNad],
+  ] as const) {
+    test(`${label}'s rdma entry declares the deviceID and CNIDeviceInfoFile capabilities, and reads the device-info file Multus then passes`, () => {
+      const { conflist, plugins } = chainOf(nad);
+      const entry = plugins.find((p) => p.type === "rdma") as Obj;
+      expect(entry.capabilities).toEqual({ deviceID: true, CNIDeviceInfoFile: true });
+      const file = `${DEVICE_INFO_ROOTS[0]}/${label}-pod-net1.json`;
+      const injected = { ...entry, runtimeConfig: { deviceID: "0000:03:00.5", CNIDeviceInfoFile: file } };
+      const conf = parseNetConf(decodeJsonObject(asPluginConfig(conflist, injected), "the network config on stdin"));
+      expect(conf.deviceInfoFile).toBe(file);
     });
   }
 

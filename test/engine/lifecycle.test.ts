@@ -243,6 +243,23 @@ describe("rdma engine --check", () => {
     }
   });
 
+  test("gives up and exits at its timeout when the engine holds the request without answering (every thread busy)", async () => {
+    const path = `${tmp}/silent.sock`;
+    // takes the request and never answers, as an engine whose threads are all busy
+    const server = Bun.listen({ unix: path, socket: { data: () => {} } });
+    try {
+      const started = Date.now();
+      const r = Bun.spawn([BUN, MAIN, "engine", "--check", "--socket", path, "--timeout-ms", "500"], { stdout: "pipe", stderr: "pipe" });
+      const ended = await Promise.race([r.exited, Bun.sleep(20_000).then(() => "still running")]);
+      if (ended === "still running") r.kill("SIGKILL");
+      expect(ended).toBe(1);
+      expect(await new Response(r.stderr).text()).toContain("no answer within 500 ms");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    } finally {
+      server.stop(true);
+    }
+  }, 30_000);
+
   test("accepts only the plugin's own VERSION answer", () => {
     const reply = (status: number, stdout: string) => encodeReply({ status, stdout: new TextEncoder().encode(stdout), stderr: new Uint8Array(0) });
     const good = JSON.stringify({ cniVersion: "1.1.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] });

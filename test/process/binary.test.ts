@@ -76,6 +76,19 @@ describe("build/rdma as a process", () => {
     expect(r.stdout).toMatch(/^rdma CNI plugin version \d+\.\d+\.\d+ commit \S+ built \d{4}-\d\d-\d\dT/);
   });
 
+  for (const flag of ["--help", "-h"]) {
+    test(`${flag} prints the usage to stdout, naming every subcommand, and exits 0`, () => {
+      const r = run({}, "", [flag]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.stdout.startsWith("usage:\n")).toBe(true);
+      for (const sub of ["--version", "install", "doctor", "engine"]) expect(r.stdout).toContain(`\n  rdma ${sub} `);
+      expect(r.stdout).not.toContain("unknown argument");
+      // the same text an unknown argument prints after its complaint
+      expect(run({}, "", ["--frobnicate"]).stderr).toEndWith(r.stdout);
+    });
+  }
+
   test("an unknown argument prints usage to stderr and exits 2", () => {
     const r = run({}, "", ["--frobnicate"]);
     expect(r.status).toBe(2);
