@@ -16,17 +16,23 @@ export interface InstallOptions {
   /** Exit once installed instead of waiting for SIGTERM/SIGINT (an init container, a one-off copy). */
   noSleep: boolean;
   shim: ShimChoice;
+  /** Where to write systemd's rdma-engine.socket and .service (a host without a DaemonSet). */
+  systemdUnitsDir?: string;
 }
 
 export type ParsedArgs = { help: true } | { help: false; options: InstallOptions } | { error: string };
 
 export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--shim PATH | --no-shim] [--no-sleep]
+                    [--systemd-units UNITDIR]
   With a shim (${SHIM_NAME} beside this executable, or --shim PATH): installs this executable as
   DIR/${ENGINE_NAME}, then the shim as DIR/${INSTALLED_NAME}; without one (or with --no-shim): this
   executable as DIR/${INSTALLED_NAME}. DIR defaults to ${DEFAULT_CNI_BIN_DIR}. Each file is written
   beside its name, fsynced, checked to answer CNI VERSION, and renamed into place. Then logs the
   node's RDMA netns mode and the rdma doctor summary, and waits for SIGTERM or SIGINT (exit 0);
   --no-sleep exits once installed.
+  --systemd-units UNITDIR (with a shim) also writes rdma-engine.socket and rdma-engine.service
+  there, which start DIR/${ENGINE_NAME} as the engine on the first call and let it exit when idle
+  (a podman host: docs/podman.md).
 `;
 
 const ONE_SHIM_CHOICE = "give at most one of --shim PATH and --no-shim";
@@ -47,13 +53,16 @@ export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
       options.shim = { kind: "none" };
       continue;
     }
-    const flag = ["--cni-bin-dir", "--shim"].find((f) => arg === f || arg.startsWith(`${f}=`));
+    const flag = ["--cni-bin-dir", "--shim", "--systemd-units"].find((f) => arg === f || arg.startsWith(`${f}=`));
     if (flag === undefined) return { error: `unknown argument ${JSON.stringify(arg)}` };
     const value = arg === flag ? argv[++i] : arg.slice(flag.length + 1);
     if (flag === "--cni-bin-dir") {
       if (value === undefined) return { error: "--cni-bin-dir needs a directory" };
       if (value === "") return { error: "--cni-bin-dir must not be empty" };
       options.cniBinDir = value;
+    } else if (flag === "--systemd-units") {
+      if (value === undefined || value === "") return { error: "--systemd-units needs a directory" };
+      options.systemdUnitsDir = value;
     } else {
       if (value === undefined) return { error: "--shim needs the shim executable's path" };
       if (value === "") return { error: "--shim must not be empty" };
@@ -62,5 +71,6 @@ export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
       options.shim = { kind: "path", path: value };
     }
   }
+  if (options.systemdUnitsDir !== undefined && options.shim.kind === "none") return { error: "--systemd-units starts the engine behind the shim: it cannot go with --no-shim" };
   return { help: false, options };
 }

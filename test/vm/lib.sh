@@ -645,15 +645,21 @@ tb_plugin_cpio() {
 # The packages: TB_PODMAN_ROOTS and what they depend on (Depends and Pre-Depends, first
 # alternative, recursively, `apt-cache depends --important`), less TB_PODMAN_SKIP. With Debian
 # 12's lists that is 39 packages, libc6 among them (podman needs its libm, which the guest
-# lacks), about 45 MB unpacked.
-TB_PODMAN_ROOTS="podman crun conmon catatonit golang-github-containers-common golang-github-containers-image"
+# lacks), about 45 MB unpacked. systemd for systemd-socket-activate, which stands in for systemd's
+# socket units (t-podman-7), and libcap2-bin for capsh, which narrows the engine's bounding set
+# there as the service unit's CapabilityBoundingSet does.
+TB_PODMAN_ROOTS="podman crun conmon catatonit golang-github-containers-common golang-github-containers-image
+systemd libcap2-bin"
 # Packages the guest does without: host-device is already there and netavark is the other network
 # backend; dpkg, tar, perl-base, debconf, adduser, passwd, init-system-helpers, lsb-base and the
 # usrmerge helpers only serve package installation; gnupg (libgpgme11's) and dmsetup
 # (libdevmapper's) are programs podman does not run with an insecureAcceptAnything policy and the
-# vfs storage driver.
+# vfs storage driver. Of systemd's dependencies, systemd-socket-activate (with its
+# libsystemd-shared) loads none of mount, libcryptsetup12, libfdisk1, libapparmor1, libp11-kit0,
+# libsmartcols1 and libuuid1.
 TB_PODMAN_SKIP="containernetworking-plugins netavark dpkg tar perl-base debconf adduser passwd
-init-system-helpers lsb-base usr-is-merged usrmerge gnupg dmsetup"
+init-system-helpers lsb-base usr-is-merged usrmerge gnupg dmsetup
+mount libcryptsetup12 libfdisk1 libapparmor1 libp11-kit0 libsmartcols1 libuuid1"
 
 # The package names, one line, resolved once per state of the package lists.
 tb_podman_packages() {
