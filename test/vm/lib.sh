@@ -661,16 +661,18 @@ TB_PODMAN_SKIP="containernetworking-plugins netavark dpkg tar perl-base debconf 
 init-system-helpers lsb-base usr-is-merged usrmerge gnupg dmsetup
 mount libcryptsetup12 libfdisk1 libapparmor1 libp11-kit0 libsmartcols1 libuuid1"
 
-# The package names, one line, resolved once per state of the package lists.
+# The package names, one line, resolved once per state of the package lists and of the two lists
+# above (the memo's key names them by checksum).
 tb_podman_packages() {
-	local pkgs
-	if pkgs=$(tb_memo_get podman-packages); then
+	local pkgs key
+	key=podman-packages-$(echo $TB_PODMAN_ROOTS / $TB_PODMAN_SKIP | cksum | cut -d' ' -f1)
+	if pkgs=$(tb_memo_get "$key"); then
 		echo "$pkgs" | tr ',' ' '
 		return 0
 	fi
 	pkgs=$(tb_podman_packages_uncached)
 	[ -n "$pkgs" ] || tb_die "cannot resolve podman's packages (apt-cache depends $TB_PODMAN_ROOTS)"
-	tb_memo_put podman-packages "$(echo $pkgs | tr ' ' ',')"
+	tb_memo_put "$key" "$(echo $pkgs | tr ' ' ',')"
 	echo $pkgs
 }
 
