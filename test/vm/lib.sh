@@ -644,8 +644,8 @@ tb_plugin_cpio() {
 #
 # The packages: TB_PODMAN_ROOTS and what they depend on (Depends and Pre-Depends, first
 # alternative, recursively, `apt-cache depends --important`), less TB_PODMAN_SKIP. With Debian
-# 12's lists that is 39 packages, libc6 among them (podman needs its libm, which the guest
-# lacks), about 45 MB unpacked. systemd for systemd-socket-activate, which stands in for systemd's
+# 12's lists that is 46 packages, libc6 among them (podman needs its libm, which the guest
+# lacks); the fragment's cpio is 85 MB (67 MB before systemd and libcap2-bin). systemd for systemd-socket-activate, which stands in for systemd's
 # socket units (t-podman-8), and libcap2-bin for capsh, which narrows the engine's bounding set
 # there as the service unit's CapabilityBoundingSet does.
 TB_PODMAN_ROOTS="podman crun conmon catatonit golang-github-containers-common golang-github-containers-image
