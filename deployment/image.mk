@@ -1,5 +1,7 @@
 # Container image and the Linux amd64/arm64 executables. Included by the Makefile.
-#   make image                  build the image for this machine's architecture (IMAGE_ARCH=arm64 for the other)
+#   make image                  the amd64 and arm64 images and the OCI image index naming both, as $(IMAGE)
+#                               (IMAGE_PLATFORMS to change the list), with buildah or podman
+#   make image-arch             one image, for this machine's architecture (IMAGE_ARCH=arm64 for the other)
 #   make image-rootfs           the image's root filesystem as a directory and a tarball, no container tool needed
 #   make image-multistage       the multi-stage Dockerfile (needs a registry for its base images)
 #   make build/rdma-linux-amd64 build/rdma-linux-arm64
@@ -10,6 +12,7 @@ IMAGE        ?= $(shell sed -n 's/^ *image: *&[A-Za-z0-9_-]* *//p' deployment/rd
 BUN_VERSION  := $(shell node -p "require('./package.json').devDependencies.bun")
 HOST_ARCH    := $(shell uname -m | sed -e s/x86_64/amd64/ -e s/aarch64/arm64/)
 IMAGE_ARCH   ?= $(HOST_ARCH)
+IMAGE_PLATFORMS ?= amd64 arm64
 RUNTIMES     := .cache/bun-runtimes
 # Where rootfs.sh takes the loader and libc from: this machine's for its own architecture,
 # Debian's libc6 package unpacked for the other one.
@@ -25,7 +28,7 @@ SHIM_TRIPLET_amd64 := x86_64-linux-gnu
 SHIM_TRIPLET_arm64 := aarch64-linux-gnu
 IMAGE_SHIM   ?= $(if $(filter $(IMAGE_ARCH),$(HOST_ARCH)),build/rdma-shim,build/rdma-shim-linux-$(IMAGE_ARCH))
 
-.PHONY: image image-rootfs image-multistage cross
+.PHONY: image image-arch image-rootfs image-multistage cross
 
 cross: build/rdma-linux-amd64 build/rdma-linux-arm64
 
@@ -64,8 +67,25 @@ build/image/rdma-cni-rootfs-$(IMAGE_ARCH).tar: build/image/rootfs-$(IMAGE_ARCH)
 
 image-rootfs: build/image/rootfs-$(IMAGE_ARCH) build/image/rdma-cni-rootfs-$(IMAGE_ARCH).tar
 
-image: build/image/rootfs-$(IMAGE_ARCH)
-	@test -n "$(CONTAINER_TOOL)" || { echo "make image: none of docker, podman, buildah is installed and working (try: apt-get install buildah); 'make image-rootfs' needs none" >&2; exit 1; }
+# The multi-architecture image: one image per platform, FROM scratch (nothing of the other
+# architecture runs while building), each tagged $(IMAGE)-<arch> and added to a manifest list
+# named $(IMAGE), which is written as an OCI image index when pushed (docs/deploy.md). A list left
+# by an earlier run is replaced.
+# The root filesystems come from a make of their own, one per IMAGE_ARCH.
+INDEX_TOOL ?= $(shell for t in buildah podman; do command -v $$t >/dev/null 2>&1 && $$t info >/dev/null 2>&1 && { echo $$t; break; }; done)
+image:
+	@test -n "$(INDEX_TOOL)" || { echo "make image: neither buildah nor podman is installed and working (try: apt-get install buildah); 'make image-arch' builds one architecture with docker too" >&2; exit 1; }
+	@for a in $(IMAGE_PLATFORMS); do $(MAKE) --no-print-directory build/image/rootfs-$$a IMAGE_ARCH=$$a || exit 1; done
+	-@$(INDEX_TOOL) manifest rm $(IMAGE) >/dev/null 2>&1
+	$(INDEX_TOOL) manifest create $(IMAGE)
+	@for a in $(IMAGE_PLATFORMS); do \
+		echo "$(INDEX_TOOL) build --platform linux/$$a --manifest $(IMAGE) -t $(IMAGE)-$$a build/image/rootfs-$$a"; \
+		$(INDEX_TOOL) build --quiet --platform linux/$$a --build-arg VERSION=$(VERSION) -f deployment/Dockerfile.scratch --manifest $(IMAGE) -t $(IMAGE)-$$a build/image/rootfs-$$a || exit 1; \
+	done
+	$(INDEX_TOOL) manifest inspect $(IMAGE)
+
+image-arch: build/image/rootfs-$(IMAGE_ARCH)
+	@test -n "$(CONTAINER_TOOL)" || { echo "make image-arch: none of docker, podman, buildah is installed and working (try: apt-get install buildah); 'make image-rootfs' needs none" >&2; exit 1; }
 	$(CONTAINER_TOOL) build --platform linux/$(IMAGE_ARCH) --build-arg VERSION=$(VERSION) -f deployment/Dockerfile.scratch -t $(IMAGE) build/image/rootfs-$(IMAGE_ARCH)
 
 image-multistage:

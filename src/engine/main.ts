@@ -7,7 +7,9 @@
 import * as fs from "node:fs";
 import { type LogLevel, StreamLogger } from "../log.ts";
 import * as sys from "../sys/libc.ts";
+import { adoptPassedListener, forgetListenEnv, passedListener, tightenSocketNode } from "./activation.ts";
 import { DEFAULT_CHECK_TIMEOUT_MS, checkEngine } from "./check.ts";
+import { exitWhenIdle } from "./idle-exit.ts";
 import { WorkerPool } from "./pool.ts";
 import { bindEngineSocket, prepareSocketDir } from "./server.ts";
 
@@ -25,7 +27,7 @@ const DEFAULT_WORKER_IDLE_MS = 60_000;
 const DEFAULT_LOCK_WAIT_MS = 10_000;
 
 const USAGE = `usage: rdma engine [--socket PATH] [--max-workers N] [--worker-idle-ms N] [--lock-wait-ms N]
-                   [--log-level error|warn|info|debug]
+                   [--idle-exit-ms N] [--log-level error|warn|info|debug]
        rdma engine --check [--socket PATH] [--timeout-ms N]
   Serves CNI calls forwarded by the shim (/opt/cni/bin/rdma) on a root-only unix socket
   (default ${DEFAULT_ENGINE_SOCKET}), each call on a thread of its own, at most --max-workers
@@ -34,6 +36,10 @@ const USAGE = `usage: rdma engine [--socket PATH] [--max-workers N] [--worker-id
   On SIGTERM or SIGINT it stops accepting (the shim then runs calls one-shot), finishes and
   answers the calls it holds, and exits 0. A new engine waits up to --lock-wait-ms (default
   ${DEFAULT_LOCK_WAIT_MS}) for an old one to let go of the socket.
+  Socket activation (systemd's rdma-engine.socket): given a listening unix stream socket by the
+  LISTEN_PID/LISTEN_FDS protocol (fd 3), it serves that one instead of binding its own (--socket,
+  if given, must be its path), leaves it open when it stops, and with --idle-exit-ms N stops once
+  no call came for N ms; the service manager starts it again at the next call.
   --check sends a CNI VERSION call through the socket, as the shim does, and exits 0 only on a
   correct answer within --timeout-ms (default ${DEFAULT_CHECK_TIMEOUT_MS}); otherwise 1, with the reason
   on stderr. For the DaemonSet's readiness and liveness probes.
@@ -49,6 +55,9 @@ interface Args {
   lockWaitMs: number;
   check: boolean;
   timeoutMs: number;
+  /** Whether --socket was given (a passed socket must then be bound there). */
+  socketGiven: boolean;
+  idleExitMs: number | undefined;
 }
 
 function positiveInt(v: string | undefined): number | undefined {
@@ -66,6 +75,8 @@ function parseArgs(argv: string[]): Args | string {
     lockWaitMs: DEFAULT_LOCK_WAIT_MS,
     check: false,
     timeoutMs: DEFAULT_CHECK_TIMEOUT_MS,
+    socketGiven: false,
+    idleExitMs: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -74,7 +85,10 @@ function parseArgs(argv: string[]): Args | string {
       args.check = true;
       continue;
     }
-    if (a === "--socket" && v) args.socketPath = v;
+    if (a === "--socket" && v) {
+      args.socketPath = v;
+      args.socketGiven = true;
+    } else if (a === "--idle-exit-ms" && positiveInt(v) !== undefined) args.idleExitMs = Number(v);
     else if (a === "--log-level" && (v === "error" || v === "warn" || v === "info" || v === "debug")) args.level = v;
     else if (a === "--max-workers" && positiveInt(v) !== undefined && Number(v) <= 1024) args.maxWorkers = Number(v);
     else if (a === "--worker-idle-ms" && positiveInt(v) !== undefined) args.workerIdleMs = Number(v);
@@ -122,11 +136,24 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (args.check) return checkEngine(args.socketPath, args.timeoutMs, write(2));
-  const { socketPath, level } = args;
+  const passed = passedListener(process.env, process.pid);
+  forgetListenEnv(process.env);
+  if ("error" in passed) {
+    write(2)(`rdma engine: ${passed.error}\n`);
+    return 2;
+  }
+  if (args.idleExitMs !== undefined && !passed.passed) {
+    write(2)("rdma engine: --idle-exit-ms needs a socket passed by a service manager (LISTEN_PID/LISTEN_FDS)\n");
+    return 2;
+  }
+  const { level } = args;
+  let socketPath = args.socketPath;
   const log = new StreamLogger(write(2), level, { component: "engine" });
   let lockFd = -1;
   try {
+    if (passed.passed) socketPath = adoptPassedListener(passed.fd, args.socketGiven ? args.socketPath : undefined);
     prepareSocketDir(socketPath);
+    if (passed.passed) tightenSocketNode(socketPath);
     // One engine per socket: the lock keeps a second one from unlinking a live socket.
     lockFd = fs.openSync(`${socketPath}.lock`, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | sys.O_CLOEXEC, 0o600);
     if (!(await lockEngine(lockFd, args.lockWaitMs, log, socketPath))) {
@@ -134,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
       fs.closeSync(lockFd);
       return 1;
     }
-    const listenFd = bindEngineSocket(socketPath);
+    const listenFd = passed.passed ? passed.fd : bindEngineSocket(socketPath);
     let failure: string | undefined;
     let stop: (why: string) => void = () => {};
     const stopped = new Promise<string>((resolve) => {
@@ -149,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
       idleMs: args.workerIdleMs,
       level,
       log,
+      sharedListener: passed.passed,
       onBroken: (reason) => {
         failure = reason;
         stop(reason);
@@ -158,15 +186,18 @@ export async function main(argv: string[]): Promise<number> {
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
     pool.start();
-    log.info("engine listening", { socket: socketPath, pid: process.pid, maxWorkers: args.maxWorkers });
+    const stopWatching = args.idleExitMs === undefined ? () => {} : exitWhenIdle(args.idleExitMs, () => pool.activity(), () => stop("idle"));
+    log.info("engine listening", { socket: socketPath, pid: process.pid, maxWorkers: args.maxWorkers, activated: passed.passed, idleExitMs: args.idleExitMs });
 
     const why = await stopped;
+    stopWatching();
     const started = performance.now();
     log.info("engine draining", { reason: why, workers: pool.size });
     const drained = pool.drain();
     // The listener is shut down; the name goes too, and with the lock a new engine may bind a
-    // fresh socket there while this one finishes its calls.
-    fs.rmSync(socketPath, { force: true });
+    // fresh socket there while this one finishes its calls. A passed socket stays: it is the
+    // service manager's, which starts the next engine on it.
+    if (!passed.passed) fs.rmSync(socketPath, { force: true });
     fs.closeSync(lockFd);
     lockFd = -1;
     await drained;

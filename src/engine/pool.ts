@@ -42,6 +42,12 @@ export interface PoolOptions {
   log: Logger;
   /** A worker could not even start (a broken build): the engine cannot serve; the caller stops it. */
   onBroken(reason: string): void;
+  /**
+   * The listener is a service manager's too (socket activation, activation.ts): drain leaves it
+   * open, since a shutdown would refuse connections to the next engine as well. Connections that
+   * come after the backlog is served wait there for that engine.
+   */
+  sharedListener?: boolean;
 }
 
 export class WorkerPool {
@@ -55,6 +61,7 @@ export class WorkerPool {
   private allGone: (() => void) | undefined;
   /** The most workers that ever ran at once (reported when the engine stops). */
   peak = 0;
+  private taken = 0;
 
   constructor(private readonly opts: PoolOptions) {
     [this.wakeRead, this.wakeWrite] = us.pipe();
@@ -68,6 +75,11 @@ export class WorkerPool {
     return this.workers.size;
   }
 
+  /** Calls taken so far, and whether every worker waits for one (the idle exit, idle-exit.ts). */
+  activity(): { taken: number; quiet: boolean } {
+    return { taken: this.taken, quiet: this.starting === 0 && Atomics.load(this.counters.idle, 0) === this.workers.size };
+  }
+
   /**
    * Stops taking calls and waits for the workers to finish theirs: the listener is shut down (a
    * new connect is refused, and the shim runs the call one-shot), every worker wakes, serves what
@@ -76,7 +88,7 @@ export class WorkerPool {
    */
   drain(): Promise<void> {
     this.draining = true;
-    us.shutdownListener(this.opts.listenFd);
+    if (!this.opts.sharedListener) us.shutdownListener(this.opts.listenFd);
     if (this.wakeWrite >= 0) {
       us.closeFd(this.wakeWrite); // the read end now polls as hung up in every worker
       this.wakeWrite = -1;
@@ -110,6 +122,7 @@ export class WorkerPool {
         this.starting--;
         this.topUp();
       } else if (m.type === "busy") {
+        this.taken++;
         this.topUp();
       } else {
         if (m.exit === "stuck" || m.exit === "failed") this.opts.log.error("engine: a worker thread ended", { exit: m.exit });

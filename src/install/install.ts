@@ -20,6 +20,7 @@ import { reportNetnsMode } from "./netns-mode.ts";
 import { ENGINE_NAME, INSTALL_USAGE, INSTALLED_NAME, type InstallOptions, parseInstallArgs } from "./options.ts";
 import { locateShim } from "./shim.ts";
 import { uninstall } from "./uninstall.ts";
+import { installSystemdUnits } from "./systemd-units.ts";
 import { queryVersion } from "./version-check.ts";
 
 const EXIT_FAILURE = 1;
@@ -81,6 +82,10 @@ function install(options: InstallOptions, log: Logger): void {
     // /dev/null is absent) makes the shim fall back to the rdma-engine just installed beside it,
     // even while an engine serves the real socket: VERSION through the shim checks both files.
     installChecked(shim, options.cniBinDir, INSTALLED_NAME, { RDMA_CNI_ENGINE_SOCKET: NO_ENGINE_SOCKET }, log);
+  }
+  if (options.systemdUnitsDir !== undefined) {
+    if (shim === undefined) throw new InstallError("--systemd-units needs the shim (rdma-shim beside this executable, or --shim PATH)");
+    installSystemdUnits(options.systemdUnitsDir, options.cniBinDir, log);
   }
   reportNetnsMode(new NetlinkRdma(), log);
   logDoctorSummary({ report: () => doctorReport(defaultDoctorDeps()), render: renderText }, stderr, log);

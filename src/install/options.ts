@@ -18,11 +18,14 @@ export interface InstallOptions {
   shim: ShimChoice;
   /** Take the plugin off the node instead (uninstall.ts); set only by --uninstall (and --wait-replaced). */
   uninstall?: "now" | "wait-replaced";
+  /** Where to write systemd's rdma-engine.socket and .service (a host without a DaemonSet). */
+  systemdUnitsDir?: string;
 }
 
 export type ParsedArgs = { help: true } | { help: false; options: InstallOptions } | { error: string };
 
 export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--shim PATH | --no-shim] [--no-sleep]
+                    [--systemd-units UNITDIR]
        rdma install --uninstall [--wait-replaced] [--cni-bin-dir DIR]
   With a shim (${SHIM_NAME} beside this executable, or --shim PATH): installs this executable as
   DIR/${ENGINE_NAME}, then the shim as DIR/${INSTALLED_NAME}; without one (or with --no-shim): this
@@ -35,6 +38,9 @@ export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--shim PA
   DIR/${INSTALLED_NAME}, and exits (docs/migration.md). --wait-replaced hands over, waits until
   DIR/${INSTALLED_NAME} is no longer this plugin's (the Go rdma-cni's DaemonSet copied its own there),
   hands over again what was attached meanwhile, then removes DIR/${ENGINE_NAME}.
+  --systemd-units UNITDIR (with a shim) also writes rdma-engine.socket and rdma-engine.service
+  there, which start DIR/${ENGINE_NAME} as the engine on the first call and let it exit when idle
+  (a podman host: docs/podman.md).
 `;
 
 const ONE_SHIM_CHOICE = "give at most one of --shim PATH and --no-shim";
@@ -62,13 +68,16 @@ export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
       options.shim = { kind: "none" };
       continue;
     }
-    const flag = ["--cni-bin-dir", "--shim"].find((f) => arg === f || arg.startsWith(`${f}=`));
+    const flag = ["--cni-bin-dir", "--shim", "--systemd-units"].find((f) => arg === f || arg.startsWith(`${f}=`));
     if (flag === undefined) return { error: `unknown argument ${JSON.stringify(arg)}` };
     const value = arg === flag ? argv[++i] : arg.slice(flag.length + 1);
     if (flag === "--cni-bin-dir") {
       if (value === undefined) return { error: "--cni-bin-dir needs a directory" };
       if (value === "") return { error: "--cni-bin-dir must not be empty" };
       options.cniBinDir = value;
+    } else if (flag === "--systemd-units") {
+      if (value === undefined || value === "") return { error: "--systemd-units needs a directory" };
+      options.systemdUnitsDir = value;
     } else {
       if (value === undefined) return { error: "--shim needs the shim executable's path" };
       if (value === "") return { error: "--shim must not be empty" };
@@ -79,5 +88,7 @@ export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
   }
   if (waitReplaced && !uninstall) return { error: "--wait-replaced goes with --uninstall" };
   if (uninstall) options.uninstall = waitReplaced ? "wait-replaced" : "now";
+  if (uninstall && options.systemdUnitsDir !== undefined) return { error: "--systemd-units installs: it cannot go with --uninstall" };
+  if (options.systemdUnitsDir !== undefined && options.shim.kind === "none") return { error: "--systemd-units starts the engine behind the shim: it cannot go with --no-shim" };
   return { help: false, options };
 }

@@ -20,6 +20,8 @@ function load() {
     shutdown: { args: [i32, i32], returns: i32 },
     pipe2: { args: [ptr, i32], returns: i32 },
     getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
+    getsockname: { args: [i32, ptr, ptr], returns: i32 },
+    fcntl: { args: [i32, i32, i32], returns: i32 },
     poll: { args: [ptr, u64, i32], returns: i32 },
     recv: { args: [i32, ptr, u64, i32], returns: i64 },
     send: { args: [i32, ptr, u64, i32], returns: i64 },
@@ -198,4 +200,59 @@ export function writeAll(fd: number, data: Uint8Array, deadline: number): void {
 
 export function closeFd(fd: number): void {
   libc().close(fd);
+}
+
+const SO_TYPE = 3;
+const SO_ACCEPTCONN = 30;
+const SO_DOMAIN = 39;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const FD_CLOEXEC = 1;
+
+function intOption(fd: number, name: number, what: string): number {
+  const v = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  check(`getsockopt(${what})`, libc().getsockopt(fd, SOL_SOCKET, name, v, len));
+  return v[0] ?? -1;
+}
+
+/** What kind of socket `fd` is (a SysError ENOTSOCK when it is none, EBADF when it is not open). */
+export interface SocketKind {
+  /** AF_UNIX is 1. */
+  domain: number;
+  /** SOCK_STREAM is 1. */
+  type: number;
+  listening: boolean;
+}
+
+export function socketKind(fd: number): SocketKind {
+  return {
+    domain: intOption(fd, SO_DOMAIN, "SO_DOMAIN"),
+    type: intOption(fd, SO_TYPE, "SO_TYPE"),
+    listening: intOption(fd, SO_ACCEPTCONN, "SO_ACCEPTCONN") === 1,
+  };
+}
+export const UNIX_DOMAIN = AF_UNIX;
+export const STREAM_TYPE = SOCK_STREAM;
+
+/** The path a unix socket is bound to; "" for an unnamed or abstract one. */
+export function boundPath(fd: number): string {
+  const addr = new Uint8Array(2 + SUN_PATH_MAX);
+  const len = new Uint32Array([addr.length]);
+  check("getsockname", libc().getsockname(fd, addr, len));
+  const name = addr.subarray(2, Math.min(len[0] ?? 2, addr.length));
+  if (name.length === 0 || name[0] === 0) return "";
+  const end = name.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? name : name.subarray(0, end));
+}
+
+/**
+ * Makes an inherited listener behave as listenUnix's own: non-blocking (every worker polls it and
+ * most find the queue empty) and close-on-exec. A service manager passes it blocking.
+ */
+export function adoptListener(fd: number): void {
+  check("fcntl(F_SETFL)", libc().fcntl(fd, F_SETFL, check("fcntl(F_GETFL)", libc().fcntl(fd, F_GETFL, 0)) | SOCK_NONBLOCK));
+  check("fcntl(F_SETFD)", libc().fcntl(fd, F_SETFD, check("fcntl(F_GETFD)", libc().fcntl(fd, F_GETFD, 0)) | FD_CLOEXEC));
 }

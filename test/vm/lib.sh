@@ -644,27 +644,35 @@ tb_plugin_cpio() {
 #
 # The packages: TB_PODMAN_ROOTS and what they depend on (Depends and Pre-Depends, first
 # alternative, recursively, `apt-cache depends --important`), less TB_PODMAN_SKIP. With Debian
-# 12's lists that is 39 packages, libc6 among them (podman needs its libm, which the guest
-# lacks), about 45 MB unpacked.
-TB_PODMAN_ROOTS="podman crun conmon catatonit golang-github-containers-common golang-github-containers-image"
+# 12's lists that is 46 packages, libc6 among them (podman needs its libm, which the guest
+# lacks); the fragment's cpio is 85 MB (67 MB before systemd and libcap2-bin). systemd for systemd-socket-activate, which stands in for systemd's
+# socket units (t-podman-8), and libcap2-bin for capsh, which narrows the engine's bounding set
+# there as the service unit's CapabilityBoundingSet does.
+TB_PODMAN_ROOTS="podman crun conmon catatonit golang-github-containers-common golang-github-containers-image
+systemd libcap2-bin"
 # Packages the guest does without: host-device is already there and netavark is the other network
 # backend; dpkg, tar, perl-base, debconf, adduser, passwd, init-system-helpers, lsb-base and the
 # usrmerge helpers only serve package installation; gnupg (libgpgme11's) and dmsetup
 # (libdevmapper's) are programs podman does not run with an insecureAcceptAnything policy and the
-# vfs storage driver.
+# vfs storage driver. Of systemd's dependencies, systemd-socket-activate (with its
+# libsystemd-shared) loads none of mount, libcryptsetup12, libfdisk1, libapparmor1, libp11-kit0,
+# libsmartcols1 and libuuid1.
 TB_PODMAN_SKIP="containernetworking-plugins netavark dpkg tar perl-base debconf adduser passwd
-init-system-helpers lsb-base usr-is-merged usrmerge gnupg dmsetup"
+init-system-helpers lsb-base usr-is-merged usrmerge gnupg dmsetup
+mount libcryptsetup12 libfdisk1 libapparmor1 libp11-kit0 libsmartcols1 libuuid1"
 
-# The package names, one line, resolved once per state of the package lists.
+# The package names, one line, resolved once per state of the package lists and of the two lists
+# above (the memo's key names them by checksum).
 tb_podman_packages() {
-	local pkgs
-	if pkgs=$(tb_memo_get podman-packages); then
+	local pkgs key
+	key=podman-packages-$(echo $TB_PODMAN_ROOTS / $TB_PODMAN_SKIP | cksum | cut -d' ' -f1)
+	if pkgs=$(tb_memo_get "$key"); then
 		echo "$pkgs" | tr ',' ' '
 		return 0
 	fi
 	pkgs=$(tb_podman_packages_uncached)
 	[ -n "$pkgs" ] || tb_die "cannot resolve podman's packages (apt-cache depends $TB_PODMAN_ROOTS)"
-	tb_memo_put podman-packages "$(echo $pkgs | tr ' ' ',')"
+	tb_memo_put "$key" "$(echo $pkgs | tr ' ' ',')"
 	echo $pkgs
 }
 
