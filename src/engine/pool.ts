@@ -31,7 +31,7 @@ export interface WorkerInit {
 }
 
 /** What a worker tells the main thread. */
-export type WorkerReport = { type: "waiting" } | { type: "ready" } | { type: "busy" } | { type: "exit"; exit: WorkerExit | "failed" };
+export type WorkerReport = { type: "ready" } | { type: "busy" } | { type: "exit"; exit: WorkerExit | "failed" };
 
 /**
  * While calls come, the pool starts threads only when fewer than this many are idle: one fewer
@@ -74,10 +74,11 @@ export class WorkerPool {
   }
 
   /**
-   * Starts the first worker alone; the others start once it has its place among the listener's
-   * waiters. Being the first there, it gets every call that finds it idle (unix-socket.ts
-   * connectionWaiter): on a quiet node, all of them. It rehearses ADD and DEL before it serves
-   * (rehearsal.ts) and stops rehearsing for a call.
+   * Starts the first worker alone; the others start once it is ready. Being the first of the
+   * listener's waiters, it gets every call that finds it idle (unix-socket.ts connectionWaiter): on
+   * a quiet node, all of them. It rehearses ADD and DEL before it serves (rehearsal.ts), and stops
+   * for a call that comes meanwhile: with no other thread started yet, that call waits for the end
+   * of one rehearsed cycle, not for a cold thread.
    */
   start(): void {
     this.spawn(true);
@@ -111,8 +112,8 @@ export class WorkerPool {
   }
 
   /**
-   * Starts workers until `want` are idle or starting: `spare` when the engine starts, one fewer
-   * while calls come (growWhileServing).
+   * Starts workers until `want` are idle or starting: `spare` when one has become ready (the engine
+   * starting, a burst growing the pool), one fewer when a call takes a worker (growWhileServing).
    */
   private topUp(want = growWhileServing(this.opts.spare)): void {
     const { maxWorkers } = this.opts;
@@ -128,12 +129,10 @@ export class WorkerPool {
     let ready = false;
     worker.addEventListener("message", (ev: MessageEvent<WorkerReport>) => {
       const m = ev.data;
-      if (m.type === "waiting") {
-        this.topUp(this.opts.spare);
-      } else if (m.type === "ready") {
+      if (m.type === "ready") {
         ready = true;
         this.starting--;
-        this.topUp();
+        this.topUp(this.opts.spare);
       } else if (m.type === "busy") {
         this.topUp();
       } else {

@@ -39,7 +39,6 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
       counters: poolCounters(init.counters),
       prepare: init.rehearse
         ? (callWaiting: () => boolean) => {
-            report({ type: "waiting" }); // the other workers may start: they queue behind this one
             const r = rehearse(path.dirname(init.socketPath), { stop: callWaiting });
             if (r.failed) log.warn("engine: the rehearsal of ADD and DEL stopped early", { ...r });
             else log.info("engine: rehearsed ADD and DEL", { ...r });
