@@ -239,8 +239,12 @@ if (Object.keys(q).length > 0) {
   );
   row(["regime", "floor", "shim + engine", "/ floor", "one-shot", "/ floor", "engine cycle max", "errors"]);
   row(Array(8).fill("---"));
-  const label = (sec: string) =>
-    sec === "first" ? "first cycle of a new engine" : sec === "b2b" ? `back to back after ${meta.quiet_warmup ?? "?"} warm-ups` : sec.startsWith("gap") ? `one cycle every ${Number(sec.slice(3)) / 1000} s` : sec;
+  // "first", "gap2000", "b2b", each perhaps with a suffix ("-old": an A/B run names its builds so)
+  const label = (sec: string) => {
+    const [, kind = sec, ms, suffix = ""] = /^(first|gap|b2b)(\d*)(.*)$/.exec(sec) ?? [];
+    const what = kind === "first" ? "first cycle of a new engine" : kind === "b2b" ? `back to back after ${meta.quiet_warmup ?? "?"} warm-ups` : kind === "gap" ? `one cycle every ${Number(ms) / 1000} s` : sec;
+    return `${what}${suffix}`;
+  };
   for (const [sec, v] of Object.entries(q)) {
     const fl = v.floor?.cycle.p50 ?? Number.NaN;
     const cell = (m: string) => (v[m] ? `${f(v[m].cycle.p50)} (${f(v[m].cycleMean)})` : "-");
@@ -330,10 +334,10 @@ if (first && last) {
 for (const [sec, v] of Object.entries(q)) {
   const e = v.engine?.cycle.p50 ?? Number.NaN;
   const fl = v.floor?.cycle.p50 ?? Number.NaN;
-  const limit = sec === "first" ? 3 : 1.5;
+  const limit = sec.startsWith("first") ? 3 : 1.5;
   lines.push(`target: quiet node, ${sec}: shim+engine cycle p50 <= ${limit}x the floor's interleaved with it: ${r(e, fl)} ${verdict(e <= limit * fl)}`);
 }
-const startRss = Math.max(...engineRss.filter((x) => x.label === "start").map((x) => x.rssKb)) / 1024;
+const startRss = Math.max(...engineRss.filter((x) => x.label.startsWith("start")).map((x) => x.rssKb)) / 1024;
 if (Number.isFinite(startRss)) lines.push(`target: engine RSS after start <= 64 MiB (the largest of the new engines): ${startRss.toFixed(1)} MiB ${verdict(startRss <= 64)}`);
 const loadRss = Math.max(...engineRss.filter((x) => x.label === "load").map((x) => x.hwmKb)) / 1024;
 if (Number.isFinite(loadRss)) lines.push(`target: engine peak RSS through the ${meta.load ?? 32}-way load <= 128 MiB: ${loadRss.toFixed(1)} MiB ${verdict(loadRss <= 128)}`);

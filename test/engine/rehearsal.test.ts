@@ -23,11 +23,13 @@ describe("rehearse", () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
-  test("stops for a waiting call before the next cycle", () => {
+  test("stops for a waiting call before its next call (asked before each)", () => {
     const dir = fs.mkdtempSync(`${tmp}/stop-`);
     let asked = 0;
-    const r = rehearse(dir, { cycles: 10, stop: () => ++asked > 2 });
+    // the netlink read, VERSION, then ADD, DEL, ADD, DEL: the seventh question says stop
+    const r = rehearse(dir, { cycles: 10, stop: () => ++asked > 6 });
     expect(r).toMatchObject({ cycles: 2, interrupted: true });
+    expect(asked).toBe(7);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
