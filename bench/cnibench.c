@@ -9,6 +9,9 @@
  *   cnibench alt NAME_A EXE_A NAME_B EXE_B REPS DEVICEID DEVINDEX NETNS
  *                                                       the same, a cycle of A then a cycle of B,
  *                                                       REPS times: both meet the same VM weather
+ *   cnibench gap GAP_MS REPS DEVICEID DEVINDEX NETNS NAME EXE [NAME EXE]...
+ *                                                       a quiet node: REPS rounds of one cycle of
+ *                                                       each EXE in turn, each after GAP_MS of sleep
  *   cnibench par EXE DEVICEID DEVINDEX NETNS [...]      all ADDs started at once, then all DELs
  *   cnibench version EXE REPS                           VERSION, REPS times
  *
@@ -184,6 +187,30 @@ int main(int argc, char **argv) {
 		}
 		return 0;
 	}
+	if (argc >= 9 && strcmp(argv[1], "gap") == 0 && (argc - 7) % 2 == 0) {
+		/* A node that schedules an RDMA pod now and then: every cycle meets GAP_MS of idle
+		 * (nothing of ours runs meanwhile), the executables in turn so that they share the VM's
+		 * weather as in alt. */
+		long gap_ms = atol(argv[2]);
+		int reps = atoi(argv[3]), n = (argc - 7) / 2;
+		struct call *c = &calls[0];
+		*c = (struct call){.device_id = argv[4], .dev_index = argv[5], .netns = argv[6]};
+		strcpy(c->container_id, "bench-seq");
+		struct timespec gap = {.tv_sec = gap_ms / 1000, .tv_nsec = (gap_ms % 1000) * 1000000};
+		for (int i = 0; i < reps; i++) {
+			for (int k = 0; k < n; k++) {
+				printf("mode %s\n", argv[7 + 2 * k]);
+				while (nanosleep(&gap, &gap) != 0) {
+				}
+				gap = (struct timespec){.tv_sec = gap_ms / 1000, .tv_nsec = (gap_ms % 1000) * 1000000};
+				c->verb = "ADD";
+				one(c, argv[8 + 2 * k], i);
+				c->verb = "DEL";
+				one(c, argv[8 + 2 * k], i);
+			}
+		}
+		return 0;
+	}
 	if (argc >= 6 && strcmp(argv[1], "par") == 0 && (argc - 3) % 3 == 0) {
 		const char *exe = argv[2];
 		int n = (argc - 3) / 3;
@@ -215,6 +242,7 @@ int main(int argc, char **argv) {
 	}
 	fprintf(stderr, "usage: cnibench seq EXE REPS DEVICEID DEVINDEX NETNS\n"
 			"       cnibench alt NAME_A EXE_A NAME_B EXE_B REPS DEVICEID DEVINDEX NETNS\n"
+			"       cnibench gap GAP_MS REPS DEVICEID DEVINDEX NETNS NAME EXE [NAME EXE]...\n"
 			"       cnibench par EXE (DEVICEID DEVINDEX NETNS)...\n"
 			"       cnibench version EXE REPS\n");
 	return 2;

@@ -22,6 +22,15 @@ SCALES=${BENCH_SCALES:-1 16 256}
 BURST=${BENCH_BURST:-16}
 MOVE_DELAY_MS=${BENCH_MOVE_DELAY_MS:-1000}
 BURST_ROUNDS=${BENCH_BURST_ROUNDS:-2}
+# The quiet node (issue 20), first, on freshly started engines: QUIET_REPS cycles of the floor, the
+# engine and the one-shot executable in turn, each after QUIET_GAPS ms of idle (one gap per new
+# engine); the first cycle of QUIET_FIRST new engines (2 s after each binds its socket, the floor's
+# cycle 2 s before it); and back to back on a new engine after QUIET_WARMUP untimed cycles. 0
+# QUIET_REPS skips it.
+QUIET_REPS=${BENCH_QUIET_REPS:-10}
+QUIET_GAPS=${BENCH_QUIET_GAPS:-2000 5000}
+QUIET_FIRST=${BENCH_QUIET_FIRST:-3}
+QUIET_WARMUP=${BENCH_QUIET_WARMUP:-10}
 DELAY_PARAM=/sys/module/rdma_sim/parameters/move_delay_ms
 P=/payload
 BIN=/opt/cni/bin
@@ -38,6 +47,10 @@ echo "meta engine_warmup $ENGINE_WARMUP"
 echo "meta burst $BURST"
 echo "meta move_delay_ms $MOVE_DELAY_MS"
 echo "meta burst_rounds $BURST_ROUNDS"
+echo "meta quiet_reps $QUIET_REPS"
+echo "meta quiet_gaps $QUIET_GAPS"
+echo "meta quiet_first $QUIET_FIRST"
+echo "meta quiet_warmup $QUIET_WARMUP"
 
 # The layout a node with the DaemonSet has: the shim as /opt/cni/bin/rdma, the Bun executable next
 # to it as rdma-engine (its one-shot fallback), both copied onto the guest's own root file system as
@@ -59,6 +72,12 @@ stop_engine() {
 	wait "$engine_pid" 2>/dev/null
 	engine_pid=""
 }
+new_engine() {
+	stop_engine
+	start_engine
+}
+# "engine_rss LABEL VmRSS: N kB VmHWM: N kB" of the running engine
+engine_rss() { echo "engine_rss $1 $(grep -E '^(VmRSS|VmHWM)' /proc/$engine_pid/status | tr -s ' \t' ' ' | tr '\n' ' ')"; }
 
 # untimed EXE CYCLES: warm-up cycles on the timed device and netns, output dropped
 untimed() { $P/cnibench seq "$1" "$2" rdma_sim.sf.0 "$idx" /var/run/netns/bseq >/dev/null; }
@@ -90,6 +109,35 @@ i=0
 while [ $i -lt "$LOAD" ]; do ip netns add "bp$i"; i=$((i + 1)); done
 start_engine
 echo "meta engine_start_ok 1"
+
+if [ "$QUIET_REPS" -gt 0 ]; then
+	idx=$(index_of simsf0)
+	# the executables' pages in the page cache, as on a node that ran them before; not the engine
+	untimed $P/floor 3
+	untimed $BIN/rdma-engine 2
+	k=0
+	while [ $k -lt "$QUIET_FIRST" ]; do
+		new_engine
+		sleep 2
+		engine_rss start
+		echo "quiet first"
+		$P/cnibench gap 2000 1 rdma_sim.sf.0 "$idx" /var/run/netns/bseq floor $P/floor engine $BIN/rdma
+		k=$((k + 1))
+	done
+	for gap in $QUIET_GAPS; do
+		new_engine
+		echo "quiet gap$gap"
+		$P/cnibench gap "$gap" "$QUIET_REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq floor $P/floor engine $BIN/rdma oneshot $BIN/rdma-engine
+		echo "check quiet engine devices_on_host $(host_simsf) records $(records)"
+	done
+	new_engine
+	untimed $BIN/rdma "$QUIET_WARMUP"
+	echo "quiet b2b"
+	$P/cnibench alt floor $P/floor engine $BIN/rdma "$REPS" rdma_sim.sf.0 "$idx" /var/run/netns/bseq
+	echo "check quiet engine devices_on_host $(host_simsf) records $(records)"
+	engine_rss quiet
+	new_engine
+fi
 
 for scale in $SCALES; do
 	load_module "$scale"
@@ -144,6 +192,7 @@ for scale in $SCALES; do
 			# shellcheck disable=SC2086
 			$P/cnibench par "$(exe_of $mode)" $args
 			echo "check load $mode devices_on_host $(host_simsf) records $(records)"
+			[ "$mode" = engine ] && engine_rss load
 		done
 	fi
 done

@@ -38,6 +38,11 @@ const burst = new Map<string, Series>(); // mode, its rounds in one series
 let burstDevices = 0;
 const hostDevices = new Map<number, number>();
 let engineStatus = "";
+/** The quiet node (issue 20): `${section}/${mode}`, section "first", "gap2000", "b2b", ... */
+const quiet = new Map<string, Series>();
+let quietSection: string | undefined;
+/** "engine_rss LABEL VmHWM: N kB VmRSS: N kB": the engine's memory at a moment of the run */
+const engineRss: { label: string; rssKb: number; hwmKb: number }[] = [];
 const newSeries = (): Series => ({ calls: [], errors: [], wall: {}, walls: {}, checks: [] });
 let current: Series | undefined;
 let scale = 0;
@@ -51,7 +56,15 @@ for (const line of fs.readFileSync(rawPath, "utf8").split("\n")) {
       current = newSeries();
       host.set(w[2] ?? "", current);
       break;
+    case "quiet":
+      quietSection = w[1];
+      current = undefined;
+      break;
+    case "engine_rss":
+      engineRss.push({ label: w[1] ?? "", rssKb: Number(w[w.indexOf("VmRSS:") + 1]), hwmKb: Number(w[w.indexOf("VmHWM:") + 1]) });
+      break;
     case "scale":
+      quietSection = undefined;
       if (w[1] === "burst") {
         burstDevices = Number(w[2]);
         current = undefined;
@@ -63,6 +76,12 @@ for (const line of fs.readFileSync(rawPath, "utf8").split("\n")) {
       break;
     case "mode": {
       // cnibench alt announces each cycle's mode: a series continues where it left off
+      if (quietSection) {
+        const q = `${quietSection}/${w[1]}`;
+        current = quiet.get(q) ?? newSeries();
+        quiet.set(q, current);
+        break;
+      }
       const key = `${scale}/${w[1]}`;
       current = seq.get(key) ?? newSeries();
       seq.set(key, current);
@@ -92,6 +111,11 @@ for (const line of fs.readFileSync(rawPath, "utf8").split("\n")) {
       current?.errors.push(w.slice(1).join(" "));
       break;
     case "check": {
+      if (w[1] === "quiet") {
+        const last = [...quiet.keys()].filter((k) => k.startsWith(`${quietSection}/`));
+        for (const k of last) quiet.get(k)?.checks.push({ devicesOnHost: Number(w[4]), records: Number(w[6]) });
+        break;
+      }
       const s = w[1] === "burst" ? burst.get(w[2] ?? "") : (w[1] === "seq" ? seq : load).get(`${scale}/${w[2]}`);
       if (s) {
         s.check = { devicesOnHost: Number(w[4]), records: Number(w[6]) };
@@ -115,9 +139,19 @@ function pct(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! / 1000;
 }
 const times = (s: Series | undefined, verb: Verb) => (s?.calls ?? []).filter((c) => c.verb === verb).map((c) => c.us);
+/** Each DEL with the ADD of its number before it (a series may repeat numbers: the quiet node's first cycles). */
 function cycles(s: Series | undefined): number[] {
-  const add = new Map((s?.calls ?? []).filter((c) => c.verb === "ADD").map((c) => [c.i, c.us]));
-  return (s?.calls ?? []).filter((c) => c.verb === "DEL" && add.has(c.i)).map((c) => c.us + (add.get(c.i) ?? 0));
+  const add = new Map<number, number>();
+  const out: number[] = [];
+  for (const c of s?.calls ?? []) {
+    if (c.verb === "ADD") add.set(c.i, c.us);
+    const a = add.get(c.i);
+    if (c.verb === "DEL" && a !== undefined) {
+      out.push(a + c.us);
+      add.delete(c.i);
+    }
+  }
+  return out;
 }
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN);
 const stat = (v: number[]) => ({ n: v.length, p50: pct(v, 50), p99: pct(v, 99) });
@@ -152,6 +186,17 @@ const result = {
         }),
     ),
   })),
+  quiet: Object.fromEntries(
+    [...new Set([...quiet.keys()].map((k) => k.split("/")[0] ?? ""))].map((sec) => [
+      sec,
+      Object.fromEntries(
+        [...quiet]
+          .filter(([k]) => k.startsWith(`${sec}/`))
+          .map(([k, s]) => [k.slice(sec.length + 1), { add: stat(times(s, "ADD")), del: stat(times(s, "DEL")), cycle: stat(cycles(s)), cycleMax: Math.max(...cycles(s)) / 1000, cycleMean: mean(cycles(s)) / 1000, errors: failed(s), after: s.checks }]),
+      ),
+    ]),
+  ),
+  engineRss,
   burst: {
     pods: Number(meta.burst ?? 0),
     moveDelayMs: Number(meta.move_delay_ms ?? 0),
@@ -185,6 +230,28 @@ for (const s of result.scales) {
     const floor = (s.modes[floorOf(m)] ?? s.modes.floor)?.cycle.p50 ?? Number.NaN;
     row([String(s.devices), m, f(v.add.p50), f(v.add.p99), f(v.del.p50), f(v.del.p99), f(v.cycle.p50), f(v.cycle.p99), r(v.cycle.p50, floor), String(v.errors), v.maxRssMiB.toFixed(1)]);
   }
+}
+const q = result.quiet;
+if (Object.keys(q).length > 0) {
+  lines.push("");
+  lines.push(
+    `quiet node (issue 20), before the scales, each regime on a new engine: cycles with ${meta.quiet_gaps ?? "?"} ms of idle before each, the floor, the engine and the one-shot in turn (${meta.quiet_reps ?? "?"} each); back to back after ${meta.quiet_warmup ?? "?"} untimed cycles (${meta.reps ?? "?"} each, interleaved with the floor); the first cycle of ${meta.quiet_first ?? "?"} new engines, 2 s after each bound its socket (the floor's cycle 2 s before it); cycle p50 (mean), ms`,
+  );
+  row(["regime", "floor", "shim + engine", "/ floor", "one-shot", "/ floor", "engine cycle max", "errors"]);
+  row(Array(8).fill("---"));
+  // "first", "gap2000", "b2b", each perhaps with a suffix ("-old": an A/B run names its builds so)
+  const label = (sec: string) => {
+    const [, kind = sec, ms, suffix = ""] = /^(first|gap|b2b)(\d*)(.*)$/.exec(sec) ?? [];
+    const what = kind === "first" ? "first cycle of a new engine" : kind === "b2b" ? `back to back after ${meta.quiet_warmup ?? "?"} warm-ups` : kind === "gap" ? `one cycle every ${Number(ms) / 1000} s` : sec;
+    return `${what}${suffix}`;
+  };
+  for (const [sec, v] of Object.entries(q)) {
+    const fl = v.floor?.cycle.p50 ?? Number.NaN;
+    const cell = (m: string) => (v[m] ? `${f(v[m].cycle.p50)} (${f(v[m].cycleMean)})` : "-");
+    const errors = Object.values(v).reduce((a, m) => a + m.errors, 0);
+    row([label(sec), cell("floor"), cell("engine"), r(v.engine?.cycle.p50 ?? Number.NaN, fl), cell("oneshot"), v.oneshot ? r(v.oneshot.cycle.p50, fl) : "-", f(v.engine?.cycleMax ?? Number.NaN), String(errors)]);
+  }
+  if (engineRss.length > 0) lines.push(`engine memory: ${engineRss.map((e) => `${e.label} RSS ${(e.rssKb / 1024).toFixed(1)} MiB (peak ${(e.hwmKb / 1024).toFixed(1)})`).join("; ")}`);
 }
 lines.push("");
 row(["load", "mode", "ADD wall", "ADD p50", "ADD p99", "DEL wall", "DEL p50", "DEL p99", "p99 / seq p50 (ADD, DEL)", "errors", "devices home, records"]);
@@ -236,6 +303,7 @@ if (Object.keys(result.burst.modes).length > 0) {
 }
 lines.push("");
 for (const [m, v] of Object.entries(result.host)) lines.push(`host VERSION ${m}: p50 ${f(v.version.p50)} ms, p99 ${f(v.version.p99)} ms (host load ${meta.host_load ?? "?"})`);
+lines.push(`host load average while the guest ran: ${meta.host_load_during ?? "?"}`);
 lines.push(`engine resident memory after the run: ${engineStatus}`);
 
 // ---- the targets ----------------------------------------------------------------------------
@@ -263,6 +331,16 @@ if (first && last) {
   const rss = first.modes.oneshot?.maxRssMiB ?? Number.NaN;
   lines.push(`target: one-shot peak RSS per call <= 40 MiB: ${rss.toFixed(1)} MiB ${verdict(rss <= 40)}`);
 }
+for (const [sec, v] of Object.entries(q)) {
+  const e = v.engine?.cycle.p50 ?? Number.NaN;
+  const fl = v.floor?.cycle.p50 ?? Number.NaN;
+  const limit = sec.startsWith("first") ? 3 : 1.5;
+  lines.push(`target: quiet node, ${sec}: shim+engine cycle p50 <= ${limit}x the floor's interleaved with it: ${r(e, fl)} ${verdict(e <= limit * fl)}`);
+}
+const startRss = Math.max(...engineRss.filter((x) => x.label.startsWith("start")).map((x) => x.rssKb)) / 1024;
+if (Number.isFinite(startRss)) lines.push(`target: engine RSS after start <= 64 MiB (the largest of the new engines): ${startRss.toFixed(1)} MiB ${verdict(startRss <= 64)}`);
+const loadRss = Math.max(...engineRss.filter((x) => x.label === "load").map((x) => x.hwmKb)) / 1024;
+if (Number.isFinite(loadRss)) lines.push(`target: engine peak RSS through the ${meta.load ?? 32}-way load <= 128 MiB: ${loadRss.toFixed(1)} MiB ${verdict(loadRss <= 128)}`);
 const be = result.burst.modes.engine;
 if (be && bf) {
   const ok = be.wallMs.add <= 1.3 * bf.wallMs.add && be.wallMs.del <= 1.3 * bf.wallMs.del && be.add.p99 <= 2 * bf.add.p99 && be.del.p99 <= 2 * bf.del.p99 && be.errors === 0 && be.everyDeviceHome;

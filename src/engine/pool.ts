@@ -5,8 +5,8 @@
  * pod's netns moves its own worker and nothing else.
  *
  * Sizing: at most `maxWorkers` threads; the pool starts `spare` and, whenever a worker takes a
- * call, starts more until `spare` are idle or starting again, so a burst grows the pool by up to
- * `spare` threads at a time while the first calls run. Growing faster only piles up start-ups:
+ * call, starts more until `spare - 1` are idle or starting again (growWhileServing), so a burst
+ * grows the pool by up to `spare - 1` threads at a time while the first calls run. Growing faster only piles up start-ups:
  * a new thread costs about 25 ms of CPU on a host (its own JavaScript heap, module evaluation,
  * FFI symbols, cold code), far more under emulation, and about 3 MiB (docs/engine.md). Threads
  * idle for `idleMs` retire one per `idleMs` (server.ts tryRetire), down to `spare` idle ones.
@@ -26,10 +26,23 @@ export interface WorkerInit {
   /** The pool's counters (server.ts poolCounters), shared by all threads. */
   counters: SharedArrayBuffer;
   level: LogLevel;
+  /** Rehearse ADD and DEL before serving (rehearsal.ts): the engine's first worker only. */
+  rehearse: boolean;
 }
 
 /** What a worker tells the main thread. */
 export type WorkerReport = { type: "ready" } | { type: "busy" } | { type: "exit"; exit: WorkerExit | "failed" };
+
+/**
+ * While calls come, the pool starts threads only when fewer than this many are idle: one fewer
+ * than the `spare` it starts with and retires down to. A call that meets the resting pool (its
+ * `spare` threads idle) leaves `spare - 1` idle and starts nothing; without that margin every call
+ * on a quiet node started a thread (a third of a second of CPU under emulation, beside the call)
+ * that retired a minute later.
+ */
+export function growWhileServing(spare: number): number {
+  return Math.max(1, spare - 1);
+}
 
 export interface PoolOptions {
   socketPath: string;
@@ -67,8 +80,15 @@ export class WorkerPool {
     [this.wakeRead, this.wakeWrite] = us.pipe();
   }
 
+  /**
+   * Starts the first worker alone; the others start once it is ready. Being the first of the
+   * listener's waiters, it gets every call that finds it idle (unix-socket.ts connectionWaiter): on
+   * a quiet node, all of them. It rehearses ADD and DEL before it serves (rehearsal.ts), and stops
+   * for a call that comes meanwhile: with no other thread started yet, that call waits for the end
+   * of one rehearsed cycle, not for a cold thread.
+   */
   start(): void {
-    this.topUp();
+    this.spawn(true);
   }
 
   get size(): number {
@@ -103,12 +123,16 @@ export class WorkerPool {
     });
   }
 
-  private topUp(): void {
-    const { maxWorkers, spare } = this.opts;
-    while (!this.draining && this.workers.size < maxWorkers && Atomics.load(this.counters.idle, 0) + this.starting < spare) this.spawn();
+  /**
+   * Starts workers until `want` are idle or starting: `spare` when one has become ready (the engine
+   * starting, a burst growing the pool), one fewer when a call takes a worker (growWhileServing).
+   */
+  private topUp(want = growWhileServing(this.opts.spare)): void {
+    const { maxWorkers } = this.opts;
+    while (!this.draining && this.workers.size < maxWorkers && Atomics.load(this.counters.idle, 0) + this.starting < want) this.spawn(false);
   }
 
-  private spawn(): void {
+  private spawn(rehearse: boolean): void {
     // smol: a small JavaScriptCore heap per thread; each worker holds little between calls.
     const worker = new Worker(this.opts.workerUrl, { smol: true, ref: true });
     this.workers.add(worker);
@@ -120,7 +144,7 @@ export class WorkerPool {
       if (m.type === "ready") {
         ready = true;
         this.starting--;
-        this.topUp();
+        this.topUp(this.opts.spare);
       } else if (m.type === "busy") {
         this.taken++;
         this.topUp();
@@ -153,6 +177,7 @@ export class WorkerPool {
       keepIdle: this.opts.spare,
       counters: this.shared,
       level: this.opts.level,
+      rehearse,
     };
     worker.postMessage(init);
   }

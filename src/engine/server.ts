@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { threadId } from "node:worker_threads";
 import type { CniIo, DepsFactory } from "../cni/dispatch.ts";
 import { runCni } from "../cni/dispatch.ts";
 import type { CallFacts } from "../cni/call-line.ts";
@@ -125,7 +126,7 @@ export function serveConnection(fd: number, opts: EngineOptions): void {
     us.closeFd(fd);
     open = false;
     if (out.facts) opts.onCall?.(out.facts);
-    opts.log.debug("engine: served", { command: req.env.CNI_COMMAND, status: out.status, ms: Math.round((performance.now() - started) * 1000) / 1000 });
+    opts.log.debug("engine: served", { command: req.env.CNI_COMMAND, status: out.status, thread: threadId, ms: Math.round((performance.now() - started) * 1000) / 1000 });
   } catch (e) {
     opts.log.warn("engine: connection failed", { error: (e as Error).message });
   } finally {
@@ -167,10 +168,16 @@ export interface WorkerLoopOptions {
   keepIdle: number;
   /** Shared with the pool and every worker (poolCounters). */
   counters: PoolCounters;
+  /**
+   * Runs once the worker has its place among the listener's waiters and before it counts as idle
+   * (the first worker rehearses here, rehearsal.ts). `callWaiting` says whether a connection waits
+   * to be accepted: preparing stops for it.
+   */
+  prepare?(callWaiting: () => boolean): void;
   /** Called once this worker counts as idle (the pool counts it as started). */
   onReady(): void;
-  /** Called when this worker takes a connection (the pool may start another). */
-  onBusy(): void;
+  /** Called when this worker takes a connection, with how many stay idle (the pool may start another). */
+  onBusy(idleLeft: number): void;
   /** After every call; false when the thread could not be brought home. */
   guard(): boolean;
 }
@@ -219,19 +226,23 @@ export function tryRetire(c: PoolCounters, keep: number, nowMs: number, gapMs: n
 
 /** One worker's life: accept, serve, check the netns, until the engine drains or the worker retires. */
 export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions): WorkerExit {
+  // Registered first: the kernel offers a connection to the listener's waiters in this order.
+  const waiter = us.connectionWaiter(loop.listenFd, loop.wakeFd);
   const idle = loop.counters.idle;
-  let counted = true;
-  Atomics.add(idle, 0, 1);
-  loop.onReady();
-  let idleSince = Date.now();
+  let counted = false;
   const serveOne = (fd: number): boolean => {
     serveConnection(fd, opts);
     return loop.guard();
   };
   try {
+    loop.prepare?.(() => us.connectionWaiting(loop.listenFd));
+    Atomics.add(idle, 0, 1);
+    counted = true;
+    loop.onReady();
+    let idleSince = Date.now();
     for (;;) {
       const left = idleSince + loop.idleMs - Date.now();
-      const event = left > 0 ? us.waitForConnection(loop.listenFd, loop.wakeFd, left) : "timeout";
+      const event = left > 0 ? waiter.wait(left) : "timeout";
       if (event === "wake") {
         Atomics.sub(idle, 0, 1);
         counted = false;
@@ -252,16 +263,17 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
         continue;
       }
       const fd = us.acceptNow(loop.listenFd);
-      if (fd === undefined) continue; // another worker was faster
-      Atomics.sub(idle, 0, 1);
+      if (fd === undefined) continue; // another worker was faster (a connection a busy thread's waiter still saw)
+      const idleLeft = Atomics.sub(idle, 0, 1) - 1;
       counted = false;
-      loop.onBusy();
+      loop.onBusy(idleLeft);
       if (!serveOne(fd)) return "stuck";
       Atomics.add(idle, 0, 1);
       counted = true;
       idleSince = Date.now();
     }
   } finally {
+    waiter.close();
     if (counted) Atomics.sub(idle, 0, 1);
   }
 }

@@ -5,13 +5,15 @@
  * top-level await: bytecode builds need entry points without it.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parentPort } from "node:worker_threads";
 import { CALL_MESSAGE, callLineFields } from "../cni/call-line.ts";
 import { StreamLogger } from "../log.ts";
 import { LinuxNetns } from "../netns/netns.ts";
 import * as sys from "../sys/libc.ts";
 import { productionDeps } from "../wiring.ts";
-import type { WorkerInit, WorkerReport } from "./pool.ts";
+import { growWhileServing, type WorkerInit, type WorkerReport } from "./pool.ts";
+import { rehearse } from "./rehearsal.ts";
 import { checkNetns, poolCounters, serveUntilStopped } from "./server.ts";
 
 function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
@@ -38,8 +40,18 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
       idleMs: init.idleMs,
       keepIdle: init.keepIdle,
       counters: poolCounters(init.counters),
+      prepare: init.rehearse
+        ? (callWaiting: () => boolean) => {
+            const r = rehearse(path.dirname(init.socketPath), { stop: callWaiting });
+            if (r.failed) log.warn("engine: the rehearsal of ADD and DEL stopped early", { ...r });
+            else log.info("engine: rehearsed ADD and DEL", { ...r });
+          }
+        : undefined,
       onReady: () => report({ type: "ready" }),
-      onBusy: () => report({ type: "busy" }),
+      // Only when the pool would start a thread: a call on a quiet node wakes no other thread.
+      onBusy: (idleLeft) => {
+        if (idleLeft < growWhileServing(init.keepIdle)) report({ type: "busy" });
+      },
       guard,
     },
   );

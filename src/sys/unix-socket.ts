@@ -26,6 +26,9 @@ function load() {
     recv: { args: [i32, ptr, u64, i32], returns: i64 },
     send: { args: [i32, ptr, u64, i32], returns: i64 },
     close: { args: [i32], returns: i32 },
+    epoll_create1: { args: [i32], returns: i32 },
+    epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
+    epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
   });
 }
 function libc() {
@@ -103,25 +106,61 @@ export function pipe(): [number, number] {
   return [fds[0] ?? -1, fds[1] ?? -1];
 }
 
+const EPOLL_CTL_ADD = 1;
+const EPOLLIN = 0x1;
+const EPOLLEXCLUSIVE = 1 << 28;
+// struct epoll_event { u32 events; u64 data; } is packed on x86-64 and aligned elsewhere (arm64).
+const EPOLL_EVENT_BYTES = process.arch === "x64" ? 12 : 16;
+const EPOLL_DATA_OFFSET = process.arch === "x64" ? 4 : 8;
+
+/** One engine worker's wait for the next connection on the shared listener (or the drain's wake). */
+export interface ConnectionWaiter {
+  /** Waits at most `ms`: "connection", "wake" (wins over a connection), or "timeout". */
+  wait(ms: number): "connection" | "wake" | "timeout";
+  close(): void;
+}
+
 /**
- * Waits until `listenFd` has a connection or `wakeFd` is readable (or hung up), at most `ms`.
- * Returns which: "connection", "wake" (wins over a connection), or "timeout".
+ * A waiter of its own for one worker thread: an epoll instance with the listener registered
+ * EPOLLEXCLUSIVE, so a connection wakes one waiting thread, not all of them. The kernel tries the
+ * listener's exclusive waiters in the order they were registered and skips those not waiting (busy
+ * serving): of the idle threads, the oldest takes the call. Calls one after another therefore run on
+ * one thread, whose compiled code is warm, and a younger thread only serves while the older ones
+ * are busy (docs/engine.md). `wakeFd` (the drain's pipe) wakes every waiter.
  */
-export function waitForConnection(listenFd: number, wakeFd: number, ms: number): "connection" | "wake" | "timeout" {
-  const pfds = new Int32Array(4);
-  pfds[0] = listenFd;
-  pfds[1] = POLLIN;
-  pfds[2] = wakeFd;
-  pfds[3] = POLLIN;
-  const n = Number(libc().poll(pfds, 2, Math.max(0, Math.min(ms, 2_147_483_647))));
-  if (n < 0) {
-    const e = lastErrno();
-    if (e === EINTR) return "timeout";
-    throw new SysError("poll", e);
+export function connectionWaiter(listenFd: number, wakeFd: number): ConnectionWaiter {
+  const ep = check("epoll_create1", libc().epoll_create1(O_CLOEXEC));
+  const ev = new Uint8Array(EPOLL_EVENT_BYTES * 2);
+  const view = new DataView(ev.buffer);
+  const register = (fd: number, events: number) => {
+    view.setUint32(0, events, true);
+    view.setBigUint64(EPOLL_DATA_OFFSET, BigInt(fd), true);
+    check("epoll_ctl", libc().epoll_ctl(ep, EPOLL_CTL_ADD, fd, ev));
+  };
+  try {
+    register(wakeFd, EPOLLIN);
+    register(listenFd, EPOLLIN | EPOLLEXCLUSIVE);
+  } catch (e) {
+    libc().close(ep);
+    throw e;
   }
-  if (n === 0) return "timeout";
-  if (((pfds[3] ?? 0) >>> 16) & 0xffff) return "wake";
-  return "connection";
+  return {
+    wait(ms) {
+      const n = Number(libc().epoll_wait(ep, ev, 2, Math.max(0, Math.min(ms, 2_147_483_647))));
+      if (n < 0) {
+        const e = lastErrno();
+        if (e === EINTR) return "timeout";
+        throw new SysError("epoll_wait", e);
+      }
+      for (let i = 0; i < n; i++) {
+        if (Number(view.getBigUint64(i * EPOLL_EVENT_BYTES + EPOLL_DATA_OFFSET, true)) === wakeFd) return "wake";
+      }
+      return n === 0 ? "timeout" : "connection";
+    },
+    close() {
+      libc().close(ep);
+    },
+  };
 }
 
 export interface PeerCredentials {
@@ -152,6 +191,11 @@ function pollOne(fd: number, events: number, ms: number): number {
     throw new SysError("poll", e);
   }
   return n === 0 ? 0 : ((pfd[1] ?? 0) >>> 16) & 0xffff;
+}
+
+/** True when the listener holds a connection nobody has accepted yet. */
+export function connectionWaiting(listenFd: number): boolean {
+  return (pollOne(listenFd, POLLIN, 0) & POLLIN) !== 0;
 }
 
 /** True when the peer has closed its end entirely (not only its write side): nobody waits for an answer. */

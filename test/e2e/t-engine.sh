@@ -8,6 +8,7 @@ check "build/rdma-shim reached the guest (make shim)" test -x "$SHIM"
 cp "$SHIM" $CNI_BIN/rdma-thick
 ln -sf /mnt/build/rdma $CNI_BIN/rdma-engine
 export RDMA_CNI_ENGINE_SOCKET=/run/rdma-cni-e2e/engine.sock
+devices_before=$(rdma dev show | sort)
 $CNI_BIN/rdma-engine engine --socket $RDMA_CNI_ENGINE_SOCKET --log-level debug 2>/tmp/engine.log >/tmp/engine.calls &
 epid=$!
 i=0
@@ -15,6 +16,12 @@ while [ ! -S $RDMA_CNI_ENGINE_SOCKET ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i +
 check "engine socket is up" test -S $RDMA_CNI_ENGINE_SOCKET
 check_eq "socket mode" "srw-------" "$(ls -l $RDMA_CNI_ENGINE_SOCKET | cut -c1-10)"
 check_eq "socket dir mode" "drwx------" "$(ls -ld /run/rdma-cni-e2e | cut -c1-10)"
+# the first thread rehearses ADD and DEL before it serves: a stand-in kernel, a scratch dir
+i=0
+while ! grep -q '"msg":"engine: rehearsed ADD and DEL"' /tmp/engine.log && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+check "the first thread rehearsed ADD and DEL without a failure" grep -q '"msg":"engine: rehearsed ADD and DEL"' /tmp/engine.log
+check_eq "the rehearsal left nothing beside the socket" "engine.sock engine.sock.lock" "$(ls /run/rdma-cni-e2e | tr '\n' ' ' | sed 's/ $//')"
+check_eq "the rehearsal moved no device" "$devices_before" "$(rdma dev show | sort)"
 
 id=rdma_sim.sf.1
 rd=$(rdma_of $id)

@@ -124,6 +124,33 @@ describe("rdma engine serves calls at the same time", () => {
   });
 });
 
+describe("a quiet node: calls one after another", () => {
+  test("are all served by the first thread, which rehearsed ADD and DEL first and left no scratch directory", async () => {
+    const e = await startEngine(`${tmp}/run-seq/engine.sock`);
+    try {
+      await waitFor(() => e.log().includes("rehearsed ADD and DEL"), 30_000, "the first thread's rehearsal");
+      await Bun.sleep(1000); // the spare threads are up and waiting too
+      for (let i = 0; i < 8; i++) {
+        expect((await call(e.socket, { CNI_COMMAND: "VERSION" }, "{}")).status).toBe(0);
+        await Bun.sleep(50);
+      }
+      const threads = e
+        .log()
+        .split("\n")
+        .filter((l) => l.includes('"engine: served"'))
+        .map((l) => JSON.parse(l).thread as number);
+      expect(threads).toHaveLength(8);
+      expect(new Set(threads).size).toBe(1);
+      const rehearsed = JSON.parse(e.log().split("\n").find((l) => l.includes("rehearsed ADD and DEL")) ?? "{}");
+      expect(rehearsed.cycles).toBeGreaterThan(0);
+      expect(fs.readdirSync(`${tmp}/run-seq`).filter((n) => n.startsWith("rehearsal-"))).toEqual([]);
+    } finally {
+      e.proc.kill();
+      await e.proc.exited;
+    }
+  });
+});
+
 describe("idle threads retire one at a time", () => {
   test("tryRetire: never below the kept idle ones, and one worker per gap in the whole pool", () => {
     const c = poolCounters(new SharedArrayBuffer(POOL_COUNTERS_BYTES));
