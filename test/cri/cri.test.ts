@@ -3,7 +3,7 @@
  * against a gRPC server on a unix socket standing in for containerd.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -67,7 +67,12 @@ describe("RuntimeClient over a unix socket", () => {
       answer,
     });
     const methods = {
-      RunPodSandbox: raw("/runtime.v1.RuntimeService/RunPodSandbox", () => Buffer.from(encode("RunPodSandboxResponse", { podSandboxId: "sb-1" }))),
+      // the sandbox id is "sb-" and the pod's name; a pod named "bad" fails
+      RunPodSandbox: raw("/runtime.v1.RuntimeService/RunPodSandbox", (req) => {
+        const name = String((decode("RunPodSandboxRequest", req) as { config: { metadata: { name: string } } }).config.metadata.name);
+        if (name === "bad") return Object.assign(new Error("bad"), { code: grpc.status.UNKNOWN, details: "failed to setup network", metadata: new grpc.Metadata() });
+        return Buffer.from(encode("RunPodSandboxResponse", { podSandboxId: `sb-${name}` }));
+      }),
       StopPodSandbox: raw("/runtime.v1.RuntimeService/StopPodSandbox", () =>
         Object.assign(new Error("no such sandbox"), { code: grpc.status.NOT_FOUND, details: "an error occurred when try to find sandbox: not found", metadata: new grpc.Metadata() }),
       ),
@@ -94,7 +99,7 @@ describe("RuntimeClient over a unix socket", () => {
     const client = new RuntimeClient(socket, 10_000);
     try {
       const reply = await client.call("RunPodSandbox", { config: { metadata: { name: "pod", uid: "u1", namespace: "ns" } }, runtimeHandler: "rdma-sf1" });
-      expect(reply.podSandboxId).toBe("sb-1");
+      expect(reply.podSandboxId).toBe("sb-pod");
       const req = seen.find((s) => s.method === "RunPodSandbox");
       expect(req).toBeDefined();
       const got = decode("RunPodSandboxRequest", req!.bytes) as { config: { metadata: Record<string, unknown> }; runtimeHandler: string };
@@ -125,5 +130,18 @@ describe("RuntimeClient over a unix socket", () => {
     } finally {
       client.close();
     }
+  });
+
+  test("cri-client runp-all: concurrent RunPodSandbox, one line per pod in argument order, exit 1 when one failed", async () => {
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "main.ts"), "--socket", socket, "--log-root", join(dir, "pods"), "--namespace", "ns", "runp-all", "a:h1", "bad:h2", "c:"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(out).toBe("a sb-a\nbad error: RunPodSandbox: UNKNOWN: failed to setup network\nc sb-c\n");
+    expect(code).toBe(1);
+    expect(existsSync(join(dir, "pods", "ns_a_uid-a"))).toBe(true);
+    const sent = seen.filter((s) => s.method === "RunPodSandbox").map((s) => decode("RunPodSandboxRequest", s.bytes) as { config: { metadata: Record<string, unknown> }; runtimeHandler: string });
+    expect(sent.find((r) => r.config.metadata.name === "a")).toMatchObject({ runtimeHandler: "h1", config: { metadata: { uid: "uid-a", namespace: "ns" } } });
   });
 });

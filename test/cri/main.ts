@@ -3,7 +3,8 @@
  * test bed's containerd boot (test/e2e/containerd). Compiled like the plugin (make
  * build/cri-client) and run in the guest.
  *
- *   cri-client [--socket PATH] [--timeout S] COMMAND ...
+ *   cri-client [--socket PATH] [--timeout S] [--log-root DIR] COMMAND ...
+ *   (--log-root: where the pods' log directories go, made as kubelet makes them; /var/log/pods)
  *     version
  *     runp --name N --namespace NS --uid U [--handler H] [--annotation K=V]... [--label K=V]...
  *                                           RunPodSandbox; prints the sandbox id
@@ -16,6 +17,13 @@
  *     exec CID [--exec-timeout S] -- COMMAND...
  *                                           ExecSync; the command's stdout and stderr, its exit status
  *     stopp ID | rmp ID                     StopPodSandbox, RemovePodSandbox
+ *     runp-all [--namespace NS] NAME:HANDLER...
+ *                                           RunPodSandbox for every pod at once, over one connection
+ *                                           (as kubelet starts a node's pods; uid uid-NAME); one line
+ *                                           per pod, in argument order: NAME ID, or NAME error: MESSAGE
+ *     stopp-all ID... | rmp-all ID...       StopPodSandbox, RemovePodSandbox for every sandbox at once;
+ *                                           one line each: ID ok, or ID error: MESSAGE
+ *   The -all commands exit 1 when any call failed.
  *
  * A failed call prints "cri-client: METHOD: CODE: message" on stderr and exits 1; bad usage exits 2.
  */
@@ -24,8 +32,7 @@ import { parseArgs } from "node:util";
 import { NAMESPACE_CONTAINER, NAMESPACE_POD, SANDBOX_READY } from "./api.ts";
 import { type Message, RuntimeClient } from "./client.ts";
 
-const USAGE = "usage: cri-client [--socket PATH] [--timeout S] version|runp|inspectp|pods|create|start|stop|rm|exec|stopp|rmp ...";
-const LOG_ROOT = "/var/log/pods";
+const USAGE = "usage: cri-client [--socket PATH] [--timeout S] version|runp|runp-all|inspectp|pods|create|start|stop|rm|exec|stopp|stopp-all|rmp|rmp-all ...";
 
 class UsageError extends Error {}
 
@@ -50,11 +57,11 @@ function str(v: unknown): string {
 }
 
 /** The sandbox config kubelet builds for a pod: metadata, hostname, log directory, annotations, namespaces. */
-function sandboxConfig(meta: { name: string; namespace: string; uid: string }, labels: Record<string, string>, annotations: Record<string, string>): Message {
+function sandboxConfig(logRoot: string, meta: { name: string; namespace: string; uid: string }, labels: Record<string, string>, annotations: Record<string, string>): Message {
   return {
     metadata: { name: meta.name, namespace: meta.namespace, uid: meta.uid, attempt: 0 },
     hostname: meta.name,
-    logDirectory: `${LOG_ROOT}/${meta.namespace}_${meta.name}_${meta.uid}`,
+    logDirectory: `${logRoot}/${meta.namespace}_${meta.name}_${meta.uid}`,
     labels,
     annotations,
     linux: {
@@ -74,6 +81,19 @@ function netnsOf(info: Record<string, string>): string {
   }
 }
 
+/** One line per call: KEY VALUE, or KEY error: MESSAGE; 1 if any failed. */
+function report(lines: [string, unknown][]): number {
+  let failed = 0;
+  for (const [key, outcome] of lines) {
+    if (typeof outcome === "string") console.log(`${key} ${outcome}`);
+    else {
+      failed++;
+      console.log(`${key} error: ${outcome instanceof Error ? outcome.message : String(outcome)}`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -82,6 +102,7 @@ async function run(argv: string[]): Promise<number> {
     options: {
       socket: { type: "string", default: "/run/containerd/containerd.sock" },
       timeout: { type: "string", default: "120" },
+      "log-root": { type: "string", default: "/var/log/pods" },
       name: { type: "string" },
       namespace: { type: "string", default: "default" },
       uid: { type: "string" },
@@ -108,7 +129,7 @@ async function run(argv: string[]): Promise<number> {
         if (!values.name || !values.uid) throw new UsageError("runp wants --name and --uid");
         if (args.length > 0) throw new UsageError("runp takes no positional arguments");
         const meta = { name: values.name, namespace: values.namespace, uid: values.uid };
-        const config = sandboxConfig(meta, pairs(values.label, "label"), pairs(values.annotation, "annotation"));
+        const config = sandboxConfig(values["log-root"], meta, pairs(values.label, "label"), pairs(values.annotation, "annotation"));
         mkdirSync(str(config.logDirectory), { recursive: true });
         const r = await cri.call("RunPodSandbox", { config, runtimeHandler: values.handler });
         console.log(str(r.podSandboxId));
@@ -145,7 +166,7 @@ async function run(argv: string[]): Promise<number> {
         const status = (await cri.call("PodSandboxStatus", { podSandboxId: id, verbose: false })).status as Message;
         const m = (status.metadata ?? {}) as Message;
         const meta = { name: str(m.name), namespace: str(m.namespace), uid: str(m.uid) };
-        const sandbox = sandboxConfig(meta, (status.labels ?? {}) as Record<string, string>, (status.annotations ?? {}) as Record<string, string>);
+        const sandbox = sandboxConfig(values["log-root"], meta, (status.labels ?? {}) as Record<string, string>, (status.annotations ?? {}) as Record<string, string>);
         mkdirSync(`${str(sandbox.logDirectory)}/${values.name}`, { recursive: true });
         const r = await cri.call("CreateContainer", {
           podSandboxId: id,
@@ -171,6 +192,29 @@ async function run(argv: string[]): Promise<number> {
         process.stdout.write((r.stdout as Uint8Array | undefined) ?? new Uint8Array());
         process.stderr.write((r.stderr as Uint8Array | undefined) ?? new Uint8Array());
         return Number(r.exitCode ?? 0);
+      }
+      case "runp-all": {
+        if (args.length === 0) throw new UsageError("runp-all wants NAME:HANDLER...");
+        const pods = args.map((arg) => {
+          const colon = arg.indexOf(":");
+          if (colon <= 0) throw new UsageError(`runp-all wants NAME:HANDLER, got ${JSON.stringify(arg)}`);
+          return { name: arg.slice(0, colon), handler: arg.slice(colon + 1) };
+        });
+        const results = await Promise.allSettled(
+          pods.map(({ name, handler }) => {
+            const config = sandboxConfig(values["log-root"], { name, namespace: values.namespace, uid: `uid-${name}` }, {}, {});
+            mkdirSync(str(config.logDirectory), { recursive: true });
+            return cri.call("RunPodSandbox", { config, runtimeHandler: handler });
+          }),
+        );
+        return report(results.map((r, i) => [pods[i]!.name, r.status === "fulfilled" ? str(r.value.podSandboxId) : r.reason]));
+      }
+      case "stopp-all":
+      case "rmp-all": {
+        if (args.length === 0) throw new UsageError(`${command} wants ID...`);
+        const method = command === "stopp-all" ? "StopPodSandbox" : "RemovePodSandbox";
+        const results = await Promise.allSettled(args.map((id) => cri.call(method, { podSandboxId: id })));
+        return report(results.map((r, i) => [args[i]!, r.status === "fulfilled" ? "ok" : r.reason]));
       }
       case "stopp":
         await cri.call("StopPodSandbox", { podSandboxId: one(args, "sandbox id") });

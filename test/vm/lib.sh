@@ -751,9 +751,10 @@ tb_prepare_podman() {
 #   containerd/<key>/containerd.cpio  the packages' files, test/vm/guest/containerd (setup.sh, and
 #                                     the CNI plugins cni-trace and cni-fail in /opt/cni/bin, with
 #                                     containernetworking-plugins' loopback and static), and
-#                                     two OCI image archives in /usr/share/testbed for
-#                                     `ctr images import`: localhost/pause:testbed (the sandbox
-#                                     image: test/vm/tools/pause.c, static) and
+#                                     an OCI image archive for `ctr images import`,
+#                                     /usr/share/testbed/images.oci.tar, with two images:
+#                                     localhost/pause:testbed (the sandbox image:
+#                                     test/vm/tools/pause.c, static) and
 #                                     localhost/rdma-image:testbed (busybox and iproute2's rdma,
 #                                     the podman boot's rootfs)
 # The packages: containerd, runc and what they depend on (tb_deps_closure): with Debian 12's lists
@@ -774,28 +775,36 @@ tb_containerd_packages() {
 	echo $pkgs
 }
 
-# tb_oci_archive OUT NAME LAYER_TAR CONFIG : an OCI image layout (oci-layout, index.json,
-# blobs/sha256) as a tar at OUT, one uncompressed layer, the image config's "config" object
-# CONFIG (JSON), named NAME (the index's io.containerd.image.name, which `ctr images import` uses).
+# tb_oci_archive OUT NAME LAYER_TAR CONFIG [NAME LAYER_TAR CONFIG ...] : an OCI image layout
+# (oci-layout, index.json, blobs/sha256) as a tar at OUT, one image per triple: one uncompressed
+# layer, the image config's "config" object CONFIG (JSON), named NAME (the index's
+# io.containerd.image.name, which `ctr images import` uses). One archive, one import per namespace.
 tb_oci_archive() {
-	local out=$1 name=$2 layer=$3 config=$4 dir ld ls cd cs md ms
+	local out=$1 dir name layer config ld ls cd cs md ms manifests=""
+	shift
 	dir=$(mktemp -d /tmp/rdma-oci.XXXXXX)
 	mkdir -p "$dir/blobs/sha256"
-	ld=$(sha256sum "$layer" | cut -c1-64)
-	ls=$(stat -c %s "$layer")
-	cp "$layer" "$dir/blobs/sha256/$ld"
-	printf '{"architecture":"%s","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$TB_ARCH" "$config" "$ld" >"$dir/config"
-	cd=$(sha256sum "$dir/config" | cut -c1-64)
-	cs=$(stat -c %s "$dir/config")
-	mv "$dir/config" "$dir/blobs/sha256/$cd"
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-		"$cd" "$cs" "$ld" "$ls" >"$dir/manifest"
-	md=$(sha256sum "$dir/manifest" | cut -c1-64)
-	ms=$(stat -c %s "$dir/manifest")
-	mv "$dir/manifest" "$dir/blobs/sha256/$md"
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
-		"$md" "$ms" "$TB_ARCH" "$name" "${name##*:}" >"$dir/index.json"
+	while [ $# -ge 3 ]; do
+		name=$1 layer=$2 config=$3
+		shift 3
+		ld=$(sha256sum "$layer" | cut -c1-64)
+		ls=$(stat -c %s "$layer")
+		cp "$layer" "$dir/blobs/sha256/$ld"
+		printf '{"architecture":"%s","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+			"$TB_ARCH" "$config" "$ld" >"$dir/config"
+		cd=$(sha256sum "$dir/config" | cut -c1-64)
+		cs=$(stat -c %s "$dir/config")
+		mv "$dir/config" "$dir/blobs/sha256/$cd"
+		printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+			"$cd" "$cs" "$ld" "$ls" >"$dir/manifest"
+		md=$(sha256sum "$dir/manifest" | cut -c1-64)
+		ms=$(stat -c %s "$dir/manifest")
+		mv "$dir/manifest" "$dir/blobs/sha256/$md"
+		manifests="$manifests${manifests:+,}$(printf '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}' \
+			"$md" "$ms" "$TB_ARCH" "$name" "${name##*:}")"
+	done
+	[ $# = 0 ] || tb_die "tb_oci_archive: NAME LAYER_TAR CONFIG triples expected"
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s]}' "$manifests" >"$dir/index.json"
 	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
 	tar -C "$dir" --numeric-owner --owner=0 --group=0 -cf "$out" oci-layout index.json blobs
 	rm -rf "$dir"
@@ -838,10 +847,10 @@ tb_prepare_containerd() {
 	gcc -static -O2 -Wall -Wextra -Werror -o "$tmp/pause/pause" "$TB_VM_DIR/tools/pause.c" ||
 		tb_die "building pause failed"
 	tar -C "$tmp/pause" --numeric-owner --owner=0 --group=0 -cf "$tmp/pause.tar" .
-	tb_oci_archive "$stage/usr/share/testbed/pause.oci.tar" localhost/pause:testbed "$tmp/pause.tar" '{"Entrypoint":["/pause"]}'
 	tb_podman_image_tar "$tmp/rdma-image.tar"
-	tb_oci_archive "$stage/usr/share/testbed/rdma-image.oci.tar" localhost/rdma-image:testbed "$tmp/rdma-image.tar" \
-		'{"Cmd":["sh"],"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}'
+	tb_oci_archive "$stage/usr/share/testbed/images.oci.tar" \
+		localhost/pause:testbed "$tmp/pause.tar" '{"Entrypoint":["/pause"]}' \
+		localhost/rdma-image:testbed "$tmp/rdma-image.tar" '{"Cmd":["sh"],"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}'
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$dir.tmp/containerd.cpio"
 	rm -rf "$stage" "$tmp" "$dir"
 	mv "$dir.tmp" "$dir"

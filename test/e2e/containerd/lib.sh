@@ -10,6 +10,8 @@ CRI_ERR=/tmp/cri.stderr
 IMAGE=localhost/rdma-image:testbed
 TRACE=/run/cni-trace.log
 CONTAINERD_LOG=/tmp/containerd.log
+# the rdma entries' logFile (debug level)
+PLUGIN_LOG=/var/log/rdma-cni.log
 # every RDMA device, as the test starts (run-all.sh brought them all home)
 ALL_DEVS=$(rdma_devs_host | sort | tr '\n' ' ')
 
@@ -53,7 +55,8 @@ trace_calls() { grep -c " $1 cid=$2 " "$TRACE" 2>/dev/null || true; }
 trace_line() { grep -m 1 " $1 cid=$2 " "$TRACE" 2>/dev/null || true; }
 
 # run_pod NAME [HANDLER] [ANNOTATION...] : RunPodSandbox as kubelet does (namespace rdma-test, uid
-# uid-NAME), timed. Sets POD (its id, empty on failure) and POD_NETNS (its netns path).
+# uid-NAME), timed, then PodSandboxStatus. Sets POD (its id, empty on failure), POD_STATUS
+# (cri-client inspectp's JSON) and POD_NETNS (its netns path).
 run_pod() {
 	_n=$1 _h=${2:-}
 	shift
@@ -67,6 +70,7 @@ run_pod() {
 	[ "$CRI_RC" = 0 ] || return 0
 	POD=$CRI_OUT
 	cri inspectp "$POD"
+	POD_STATUS=$CRI_OUT
 	POD_NETNS=$(json_str "$CRI_OUT" netns)
 }
 
@@ -80,11 +84,10 @@ lister() {
 	check_cri "StartContainer $CTR"
 }
 
-# assert_pod_holds POD NETNS DEV DEVICEID NETWORK : the sandbox is ready, its netns holds DEV
-# (and the host does not), one record says so
+# assert_pod_holds POD NETNS DEV DEVICEID NETWORK : the sandbox is ready (POD_STATUS, from
+# run_pod), its netns holds DEV (and the host does not), one record says so
 assert_pod_holds() {
-	cri inspectp "$1"
-	check_eq "PodSandboxStatus: $1 ready" READY "$(json_str "$CRI_OUT" state)"
+	check_eq "PodSandboxStatus: $1 ready" READY "$(json_str "$POD_STATUS" state)"
 	case "$2" in /var/run/netns/cni-*) _pass "its netns is $2" ;; *) _fail "its netns is /var/run/netns/cni-* (got '$2')" ;; esac
 	[ -n "$2" ] && assert_in_pod "$(basename "$2")" "$3"
 	NET=$5 assert_record "$1" eth0 "$4" "$3" "$2"
@@ -117,7 +120,8 @@ remove_all_pods() {
 
 # containerd stopped (SIGTERM, as systemd stops it; its shims and pods run on) and started again
 containerd_stop() {
-	_pid=$(cat /run/containerd.pid)
+	_pid=$(pidof containerd)
+	check_eq "one containerd running (pid file: $(cat /run/containerd.pid))" 1 "$(echo $_pid | wc -w)"
 	kill "$_pid"
 	_i=0
 	while kill -0 "$_pid" 2>/dev/null && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done

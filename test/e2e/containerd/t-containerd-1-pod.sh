@@ -17,8 +17,8 @@ use_one_shot
 : >"$TRACE"
 run_pod pod-a "" rdma.test/purpose=e2e
 check_cri "RunPodSandbox pod-a"
-check "PodSandboxStatus returns the pod's annotation" sh -c "echo '$CRI_OUT' | grep -q '\"rdma.test/purpose\":\"e2e\"'"
-check_eq "PodSandboxStatus returns the pod's name" pod-a "$(json_str "$CRI_OUT" name)"
+check "PodSandboxStatus returns the pod's annotation" sh -c "echo '$POD_STATUS' | grep -q '\"rdma.test/purpose\":\"e2e\"'"
+check_eq "PodSandboxStatus returns the pod's name" pod-a "$(json_str "$POD_STATUS" name)"
 assert_pod_holds "$POD" "$POD_NETNS" simpci0 0000:00:04.0 rdma-vf0
 check_not "eth0 (host-device's) not on the host" netdev_host eth0
 check_eq "ADD called once for the sandbox" 1 "$(trace_calls ADD "$POD")"
@@ -61,6 +61,9 @@ check_eq "PodSandboxStatus of the removed pod fails" 1 "$CRI_RC"
 check "... with NotFound" grep -q 'NOT_FOUND' "$CRI_ERR"
 echo "    what the chain's first plugin saw (cni-trace, $TRACE):"
 sed 's/^/      /' "$TRACE"
+echo "    what rdma saw and did ($PLUGIN_LOG):"
+grep "$POD" "$PLUGIN_LOG" | sed 's/^/      /'
+check_eq "rdma was called: ADD once, DEL three times" "ADD DEL DEL DEL" "$(grep '"msg":"CNI call"' "$PLUGIN_LOG" | grep "$POD" | sed -n 's/.*"command":"\([A-Z]*\)".*/\1/p' | tr '\n' ' ' | sed 's/ $//')"
 
 section "shim and engine: a pod on SF 1 (runtime handler rdma-sf1)"
 : >"$ENGINE_LOG"
@@ -69,7 +72,7 @@ use_shim
 start_engine
 run_pod pod-b rdma-sf1
 check_cri "RunPodSandbox pod-b on rdma-sf1"
-check_eq "PodSandboxStatus gives the runtime handler" rdma-sf1 "$(json_str "$CRI_OUT" handler)"
+check_eq "PodSandboxStatus gives the runtime handler" rdma-sf1 "$(json_str "$POD_STATUS" handler)"
 assert_pod_holds "$POD" "$POD_NETNS" simsf1 rdma_sim.sf.1 rdma-sf1
 check_not "sfnet1 not on the host" netdev_host sfnet1
 check "the handler's own conflist was used (network rdma-sf1)" sh -c "grep ' ADD cid=$POD ' '$TRACE' | grep -q '\"name\":\"rdma-sf1\"'"

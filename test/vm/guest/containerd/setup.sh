@@ -13,7 +13,8 @@
 #                                         of that name (cni_conf_dir), for NIC K and SF K
 #   /etc/cni/rdma-fail/                   SF 0's chain with a plugin after rdma that fails ADD
 # Every chain starts with cni-trace (next to this file, in /opt/cni/bin), which logs what
-# containerd passes to /run/cni-trace.log.
+# containerd passes to /run/cni-trace.log; rdma logs what it saw and did to /var/log/rdma-cni.log
+# (debug level).
 set -e
 LOG=/tmp/containerd.log
 SOCK=/run/containerd/containerd.sock
@@ -55,7 +56,8 @@ chain() {
   "plugins": [
     { "type": "cni-trace", "capabilities": { "io.kubernetes.cri.pod-annotations": true, "portMappings": true, "bandwidth": true, "ipRanges": true, "dns": true } },
     { "type": "host-device", $2, "ipam": { "type": "static", "addresses": [{ "address": "$3" }] } },
-    { "type": "rdma", "deviceID": "$4", "capabilities": { "io.kubernetes.cri.pod-annotations": true } }${5:+,
+    { "type": "rdma", "deviceID": "$4", "capabilities": { "io.kubernetes.cri.pod-annotations": true },
+      "logLevel": "debug", "logFile": "/var/log/rdma-cni.log" }${5:+,
     $5}
   ]
 }
@@ -123,7 +125,5 @@ done
 start_containerd
 # the CRI plugin's images live in the k8s.io namespace; `ctr run` uses the default one
 for ns in k8s.io default; do
-	for img in pause rdma-image; do
-		ctr -n "$ns" images import --snapshotter native "/usr/share/testbed/$img.oci.tar" >/dev/null
-	done
+	ctr -n "$ns" images import --snapshotter native /usr/share/testbed/images.oci.tar >/dev/null
 done
