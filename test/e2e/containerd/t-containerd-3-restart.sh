@@ -46,7 +46,8 @@ check_cri "RemovePodSandbox pod-f"
 assert_all_home
 check "eth1 and sfnet2 back on the host" sh -c "ip link show dev eth1 >/dev/null && ip link show dev sfnet2 >/dev/null"
 check_eq "the engine served 2 ADDs" 2 "$(engine_served ADD)"
-check_eq "the engine served 2 DELs" 2 "$(engine_served DEL)"
+# per pod: StopPodSandbox's DEL, and RemovePodSandbox's (it stops the pod again)
+check_eq "the engine served 4 DELs" 4 "$(engine_served DEL)"
 stop_engine
 use_one_shot
 remove_all_pods

@@ -19,5 +19,7 @@ check "eth0 back on the host" netdev_host eth0
 check_eq "ADD called once" 1 "$(grep -c ' ADD cid=default-ctr-1 ' "$TRACE")"
 check "CNI_NETNS of the ADD is the task's /proc/PID/ns/net" sh -c "grep ' ADD cid=default-ctr-1 ' '$TRACE' | grep -q ' netns=/proc/[0-9]*/ns/net '"
 check_eq "DEL called once" 1 "$(grep -c ' DEL cid=default-ctr-1 ' "$TRACE")"
+check "ctr passes no CNI_ARGS (no K8S_POD_*)" sh -c "grep ' ADD cid=default-ctr-1 ' '$TRACE' | grep -q ' args= conf='"
+check "DEL comes after the task exited, with an empty CNI_NETNS" sh -c "grep ' DEL cid=default-ctr-1 ' '$TRACE' | grep -q ' netns= ifname=eth0 '"
 echo "    the calls (cni-trace):"
 sed -E 's/ conf=.*//; s/^/      /' "$TRACE"
