@@ -21,6 +21,7 @@ check_eq "the pod is gone (PodSandboxStatus fails)" 1 "$CRI_RC"
 
 section "network setup fails after rdma (handler rdma-fail)"
 : >"$TRACE"
+: >"$PLUGIN_LOG"
 run_pod pod-d rdma-fail
 check_eq "RunPodSandbox fails" 1 "$CRI_RC"
 check "... naming the failed plugin's message" grep -q 'cni-fail: ADD fails by design' "$CRI_ERR"
@@ -28,6 +29,8 @@ sed 's/^/    /' "$CRI_ERR" | head -n 3
 assert_all_home
 check "sfnet0 on the host" netdev_host sfnet0
 check_eq "cni-fail's ADD ran once" 1 "$(grep -c ' fail ADD ' "$TRACE")"
+check "rdma had moved simsf0 into the pod before cni-fail failed" grep -q '"msg":"RDMA device moved into the pod","device":"simsf0"' "$PLUGIN_LOG"
+check "rdma's DEL moved it back" grep -q '"msg":"RDMA device moved back to the host","device":"simsf0"' "$PLUGIN_LOG"
 sid=$(sed -n 's/.* ADD cid=\([0-9a-f]*\) .*/\1/p' "$TRACE" | head -n 1)
 check "containerd called DEL for the failed sandbox ($(trace_calls DEL "$sid") time(s))" test "$(trace_calls DEL "$sid")" -ge 1
 echo "    the calls, in order:"
