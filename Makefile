@@ -40,6 +40,11 @@ build/rdma-test: $(SOURCES) package.json Makefile | $(BUN)
 
 build-test: build/rdma-test
 
+# The CRI client of the containerd boot's tests (test/cri), run in the test VM.
+build/cri-client: $(wildcard test/cri/*.ts) package.json Makefile | $(BUN)
+	@mkdir -p build
+	$(BUN) build $(BUN_BUILD_FLAGS) test/cri/main.ts --outfile build/cri-client
+
 # Host tests: unit tests, tests in real network namespaces (root), and build/rdma run as a process.
 test: build
 	test/run-host-tests
@@ -68,4 +73,4 @@ clean:
 include deployment/image.mk
 include bench/bench.mk
 include test/vm/arm64.mk
-e2e test-all: build/rdma-shim
+e2e test-all: build/rdma-shim build/cri-client

@@ -497,7 +497,8 @@ tb_build_base() {
 }
 
 # Everything a boot needs, built or fetched once. Sets TB_KVER TB_KDIR TB_MODULE TB_BASE, and
-# TB_ACCEL TB_ACCEL_ARGS (tb_choose_accel); with TB_WANT_PODMAN=1 also TB_PODMAN_CPIO.
+# TB_ACCEL TB_ACCEL_ARGS (tb_choose_accel); with TB_WANT_PODMAN=1 also TB_PODMAN_CPIO, with
+# TB_WANT_CONTAINERD=1 TB_CONTAINERD_CPIO.
 tb_prepare() {
 	tb_host_pkgs
 	mkdir -p "$TB_CACHE"
@@ -512,6 +513,10 @@ tb_prepare() {
 	if [ "${TB_WANT_PODMAN:-0}" = 1 ]; then
 		tb_foreign && tb_die "--podman: the podman boot is $TB_HOST_ARCH only"
 		tb_prepare_podman
+	fi
+	if [ "${TB_WANT_CONTAINERD:-0}" = 1 ]; then
+		tb_foreign && tb_die "--containerd: the containerd boot is $TB_HOST_ARCH only"
+		tb_prepare_containerd
 	fi
 	tb_choose_accel
 	flock -u 8
@@ -744,6 +749,121 @@ tb_prepare_podman() {
 	mv "$dir.tmp" "$dir"
 	# keep only the newest few
 	ls -1dt "$TB_CACHE"/podman/*/ | tail -n +3 | xargs -r rm -rf
+}
+
+
+# --- containerd (test/vm/run --containerd) -------------------------------------------------
+# Debian's containerd (1.6, its CRI plugin built in, ctr, the runc v2 shim) and runc, unpacked
+# with dpkg -x into the cache, in an initramfs fragment of its own that only the containerd boot
+# carries:
+#   containerd/<key>/containerd.cpio  the packages' files, test/vm/guest/containerd (setup.sh, and
+#                                     the CNI plugins cni-trace and cni-fail in /opt/cni/bin, with
+#                                     containernetworking-plugins' loopback and static), and
+#                                     an OCI image archive for `ctr images import`,
+#                                     /usr/share/testbed/images.oci.tar, with two images:
+#                                     localhost/pause:testbed (the sandbox image:
+#                                     test/vm/tools/pause.c, static) and
+#                                     localhost/rdma-image:testbed (busybox and iproute2's rdma,
+#                                     the podman boot's rootfs)
+# The packages: containerd, runc and what they depend on (tb_deps_closure): with Debian 12's lists
+# containerd runc libc6 libseccomp2 libgcc-s1 gcc-12-base, 6 debs, ~93 MB unpacked (no registry
+# is reachable from the guest, so no image is pulled).
+TB_CONTAINERD_ROOTS="containerd runc"
+TB_CONTAINERD_SKIP="dpkg tar perl-base debconf adduser passwd init-system-helpers lsb-base usr-is-merged usrmerge"
+
+tb_containerd_packages() {
+	local pkgs
+	if pkgs=$(tb_memo_get containerd-packages); then
+		echo "$pkgs" | tr ',' ' '
+		return 0
+	fi
+	pkgs=$(tb_deps_closure "$TB_CONTAINERD_ROOTS" "$TB_CONTAINERD_SKIP")
+	[ -n "$pkgs" ] || tb_die "cannot resolve containerd's packages (apt-cache depends $TB_CONTAINERD_ROOTS)"
+	tb_memo_put containerd-packages "$(echo $pkgs | tr ' ' ',')"
+	echo $pkgs
+}
+
+# tb_oci_archive OUT NAME LAYER_TAR CONFIG [NAME LAYER_TAR CONFIG ...] : an OCI image layout
+# (oci-layout, index.json, blobs/sha256) as a tar at OUT, one image per triple: one uncompressed
+# layer, the image config's "config" object CONFIG (JSON), named NAME (the index's
+# io.containerd.image.name, which `ctr images import` uses). One archive, one import per namespace.
+tb_oci_archive() {
+	local out=$1 dir name layer config ld ls cd cs md ms manifests=""
+	shift
+	dir=$(mktemp -d /tmp/rdma-oci.XXXXXX)
+	mkdir -p "$dir/blobs/sha256"
+	while [ $# -ge 3 ]; do
+		name=$1 layer=$2 config=$3
+		shift 3
+		ld=$(sha256sum "$layer" | cut -c1-64)
+		ls=$(stat -c %s "$layer")
+		cp "$layer" "$dir/blobs/sha256/$ld"
+		printf '{"architecture":"%s","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+			"$TB_ARCH" "$config" "$ld" >"$dir/config"
+		cd=$(sha256sum "$dir/config" | cut -c1-64)
+		cs=$(stat -c %s "$dir/config")
+		mv "$dir/config" "$dir/blobs/sha256/$cd"
+		printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+			"$cd" "$cs" "$ld" "$ls" >"$dir/manifest"
+		md=$(sha256sum "$dir/manifest" | cut -c1-64)
+		ms=$(stat -c %s "$dir/manifest")
+		mv "$dir/manifest" "$dir/blobs/sha256/$md"
+		manifests="$manifests${manifests:+,}$(printf '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"%s","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}' \
+			"$md" "$ms" "$TB_ARCH" "$name" "${name##*:}")"
+	done
+	[ $# = 0 ] || tb_die "tb_oci_archive: NAME LAYER_TAR CONFIG triples expected"
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s]}' "$manifests" >"$dir/index.json"
+	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+	tar -C "$dir" --numeric-owner --owner=0 --group=0 -cf "$out" oci-layout index.json blobs
+	rm -rf "$dir"
+}
+
+# Fetch and unpack containerd's packages, build the images and the fragment (once per set of
+# .debs, configs and image sources). Sets TB_CONTAINERD_CPIO.
+tb_prepare_containerd() {
+	local pkgs file debs key dir stage tmp
+	pkgs=$(tb_containerd_packages)
+	# shellcheck disable=SC2086
+	debs=$(tb_fetch_debs $pkgs) || tb_die "cannot fetch containerd's packages"
+	key=$( (
+		for file in $debs; do basename "$file"; done | LC_ALL=C sort
+		echo "$TB_BUSYBOX_DIR $TB_CNI_DIR"
+		dpkg-query -W iproute2 libc6
+		cat "$TB_VM_DIR/guest/containerd/"* "$TB_VM_DIR/tools/pause.c" "$TB_VM_DIR/lib.sh"
+	) | sha256sum | cut -c1-16)
+	dir=$TB_CACHE/containerd/$key
+	TB_CONTAINERD_CPIO=$dir/containerd.cpio
+	[ -e "$TB_CONTAINERD_CPIO" ] && return 0
+	tb_log "building the containerd fragment ($(echo $pkgs | wc -w) packages)"
+	rm -rf "$dir.tmp"
+	stage=$dir.tmp/stage
+	tmp=$dir.tmp/work
+	mkdir -p "$stage" "$tmp/pause"
+	for file in $debs; do dpkg -x "$file" "$stage" || tb_die "dpkg -x $file failed"; done
+	# the v1 shims serve the old io.containerd.runtime.v1.linux runtime only; setup.sh writes the config
+	rm -f "$stage/usr/bin/containerd-shim" "$stage/usr/bin/containerd-shim-runc-v1" "$stage/etc/containerd/config.toml"
+	rm -rf "$stage"/lib/systemd "$stage"/usr/share/{doc,man,info,locale,lintian,bash-completion,zsh,fish,bug,common-licenses}
+	mkdir -p "$stage/usr/share/testbed" "$stage/etc/testbed"
+	cp "$TB_VM_DIR/guest/containerd/setup.sh" "$stage/etc/testbed/containerd-setup.sh"
+	mkdir -p "$stage/opt/cni/bin"
+	cp "$TB_VM_DIR/guest/containerd/cni-trace" "$TB_VM_DIR/guest/containerd/cni-fail" "$stage/opt/cni/bin/"
+	# the CRI plugin brings up each pod's lo through the loopback plugin, beside the pod network,
+	# and wants an IP on eth0 (static IPAM)
+	for file in loopback static; do
+		tb_copy_with_libs "$stage" "$TB_CNI_DIR/root/usr/lib/cni/$file" "/opt/cni/bin/$file"
+	done
+	gcc -static -O2 -Wall -Wextra -Werror -o "$tmp/pause/pause" "$TB_VM_DIR/tools/pause.c" ||
+		tb_die "building pause failed"
+	tar -C "$tmp/pause" --numeric-owner --owner=0 --group=0 -cf "$tmp/pause.tar" .
+	tb_podman_image_tar "$tmp/rdma-image.tar"
+	tb_oci_archive "$stage/usr/share/testbed/images.oci.tar" \
+		localhost/pause:testbed "$tmp/pause.tar" '{"Entrypoint":["/pause"]}' \
+		localhost/rdma-image:testbed "$tmp/rdma-image.tar" '{"Cmd":["sh"],"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}'
+	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$dir.tmp/containerd.cpio"
+	rm -rf "$stage" "$tmp" "$dir"
+	mv "$dir.tmp" "$dir"
+	# keep only the newest few
+	ls -1dt "$TB_CACHE"/containerd/*/ | tail -n +3 | xargs -r rm -rf
 }
 
 tb_set_arch "${RDMA_TESTBED_ARCH:-amd64}"
