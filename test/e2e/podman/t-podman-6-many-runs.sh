@@ -1,8 +1,8 @@
-# many `podman run --rm` in a row (E2E_PODMAN_RUNS, default 50): after each one the device is
+# many `podman run --rm` in a row (E2E_PODMAN_RUNS, default 20): after each one the device is
 # home, and in the end nothing leaked: device, record, lock, netns, container
 . ./lib.sh
 . ./podman/lib.sh
-runs=${E2E_PODMAN_RUNS:-50}
+runs=${E2E_PODMAN_RUNS:-20}
 bad=0
 t=$(uptime_s)
 i=1
