@@ -632,11 +632,15 @@ tb_probe_kvm() {
 	(cd "$dir/stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$dir/run.cpio"
 	cat "$TB_BASE" "$dir/run.cpio" >"$dir/initrd"
 	: >"$dir/console"
+	mkdir "$dir/out"
 	t0=$(tb_now)
+	# (the guest's /init writes the command's output to the 9p share tbout, as under test/vm/run)
 	timeout -k 2 "$limit" "$TB_QEMU" -accel kvm -cpu host -m 256 -smp 1 -display none -monitor none \
 		-no-reboot -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-kernel "$TB_KDIR/root/boot/vmlinuz-$TB_KVER" -initrd "$dir/initrd" \
 		-append "console=ttyS0 quiet loglevel=1 panic=-1" -serial "file:$dir/console" \
+		-fsdev "local,id=tbout,path=$dir/out,security_model=none" \
+		-device virtio-9p-pci,fsdev=tbout,mount_tag=tbout,addr=0x2 \
 		</dev/null >/dev/null 2>"$dir/stderr"
 	rc=$?
 	if grep -q '^TB_EXIT=0' "$dir/console"; then
