@@ -415,12 +415,49 @@ tb_deps_closure() {
 	echo $seen
 }
 
-# Guest kernel modules, in load order: virtio NICs, 9p, RDMA core; on arm64 also virtio_console
-# (the command's output channel, hvc0: the virt board has one UART, the console's).
+# The command's output file as the guest leaves it (test/vm/guest/init): the output, then the
+# line "TB_OUTPUT_END rc=<n> bytes=<size of the output>" at the very end. Sets TB_OUTPUT_BYTES
+# (how much of the file is the command's output: the whole file when the marker is not right)
+# and TB_OUTPUT_RC; returns 1, with the reason in TB_OUTPUT_ERROR, when the file is missing or
+# its marker is missing, garbled, not a whole last line, or names another size.
+tb_output_check() {
+	local f=$1 size line rc bytes
+	TB_OUTPUT_BYTES=0 TB_OUTPUT_RC="" TB_OUTPUT_ERROR=""
+	if [ ! -f "$f" ]; then
+		TB_OUTPUT_ERROR="no output file"
+		return 1
+	fi
+	size=$(stat -c %s "$f")
+	TB_OUTPUT_BYTES=$size
+	line=$(tail -c 200 "$f" | sed -n '$s/.*\(TB_OUTPUT_END rc=[0-9]\{1,3\} bytes=[0-9]\{1,15\}\)$/\1/p')
+	if [ -z "$line" ]; then
+		TB_OUTPUT_ERROR="no end marker (TB_OUTPUT_END rc=<n> bytes=<n>) at the end of the output"
+		return 1
+	fi
+	if [ "$(tail -c 1 "$f" | od -An -tx1 | tr -d ' ')" != 0a ]; then
+		TB_OUTPUT_ERROR="the end marker is not a whole line"
+		return 1
+	fi
+	rc=${line#TB_OUTPUT_END rc=}
+	rc=$((10#${rc%% *}))
+	bytes=$((10#${line##*bytes=}))
+	if [ $((bytes + ${#line} + 1)) != "$size" ]; then
+		TB_OUTPUT_ERROR="the end marker says $bytes bytes of output, $((size - ${#line} - 1)) came"
+		return 1
+	fi
+	if [ "$rc" -gt 255 ]; then
+		TB_OUTPUT_ERROR="the end marker's exit status $rc is not one"
+		return 1
+	fi
+	TB_OUTPUT_BYTES=$bytes
+	TB_OUTPUT_RC=$rc
+}
+
+# Guest kernel modules, in load order: virtio NICs, 9p (the plugin's folder and the command's
+# output), RDMA core.
 tb_guest_modules() {
-	local root=$1 m extra=""
-	[ "$TB_ARCH" = arm64 ] && extra=virtio_console
-	for m in virtio_pci virtio_net 9pnet_virtio 9p ib_core ib_uverbs $extra; do
+	local root=$1 m
+	for m in virtio_pci virtio_net 9pnet_virtio 9p ib_core ib_uverbs; do
 		modprobe -d "$root" -S "$TB_KVER" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 	done | awk '!seen[$0]++'
 }
@@ -600,11 +637,15 @@ tb_probe_kvm() {
 	(cd "$dir/stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$dir/run.cpio"
 	cat "$TB_BASE" "$dir/run.cpio" >"$dir/initrd"
 	: >"$dir/console"
+	mkdir "$dir/out"
 	t0=$(tb_now)
+	# (the guest's /init writes the command's output to the 9p share tbout, as under test/vm/run)
 	timeout -k 2 "$limit" "$TB_QEMU" -accel kvm -cpu host -m 256 -smp 1 -display none -monitor none \
 		-no-reboot -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 		-kernel "$TB_KDIR/root/boot/vmlinuz-$TB_KVER" -initrd "$dir/initrd" \
 		-append "console=ttyS0 quiet loglevel=1 panic=-1" -serial "file:$dir/console" \
+		-fsdev "local,id=tbout,path=$dir/out,security_model=none" \
+		-device virtio-9p-pci,fsdev=tbout,mount_tag=tbout,addr=0x2 \
 		</dev/null >/dev/null 2>"$dir/stderr"
 	rc=$?
 	if grep -q '^TB_EXIT=0' "$dir/console"; then
