@@ -131,28 +131,4 @@ containerd_start() {
 	check "containerd started again" sh /etc/testbed/containerd-setup.sh start
 }
 
-# The plugin as /opt/cni/bin/rdma: the Bun executable one-shot, or the shim with the engine
-use_one_shot() {
-	rm -f "$CNI_BIN/rdma" "$CNI_BIN/rdma-engine"
-	ln -s /mnt/build/rdma "$CNI_BIN/rdma"
-}
-ENGINE_SOCKET=/run/rdma-cni/engine.sock
-ENGINE_LOG=/tmp/engine.log
-use_shim() {
-	rm -f "$CNI_BIN/rdma"
-	cp /mnt/build/rdma-shim "$CNI_BIN/rdma"
-	ln -sf /mnt/build/rdma "$CNI_BIN/rdma-engine"
-}
-start_engine() {
-	"$CNI_BIN/rdma-engine" engine --socket "$ENGINE_SOCKET" --log-level debug 2>>"$ENGINE_LOG" &
-	ENGINE_PID=$!
-	_i=0
-	while [ ! -S "$ENGINE_SOCKET" ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done
-	check "the engine listens on $ENGINE_SOCKET" test -S "$ENGINE_SOCKET"
-}
-stop_engine() {
-	kill "$ENGINE_PID" 2>/dev/null
-	wait "$ENGINE_PID" 2>/dev/null
-	rm -f "$ENGINE_SOCKET"
-}
-engine_served() { grep -c "\"msg\":\"engine: served\",\"component\":\"engine\",\"command\":\"$1\"" "$ENGINE_LOG" || true; }
+. ./plugin-layout.sh
