@@ -138,7 +138,8 @@ SHIM=/mnt/build/rdma-shim
 if [ -x "$SHIM" ]; then
 	cp "$SHIM" $CNI_BIN/rdma-thick
 	ln -sf /mnt/build/rdma $CNI_BIN/rdma-engine
-	export RDMA_CNI_ENGINE_SOCKET=/run/rdma-cni-e2e/engine16.sock
+	# a socket folder of its own, removed afterwards: t-engine.sh checks what an engine leaves in its folder
+	export RDMA_CNI_ENGINE_SOCKET=/run/rdma-cni-e2e16/engine.sock
 	$CNI_BIN/rdma-engine engine --socket $RDMA_CNI_ENGINE_SOCKET --log-level debug 2>/tmp/engine16.log &
 	epid=$!
 	i=0
@@ -162,6 +163,7 @@ if [ -x "$SHIM" ]; then
 	check "the engine served them" grep -q '"command":"DEL","status":0' /tmp/engine16.log
 	kill $epid
 	wait $epid 2>/dev/null
+	rm -rf /run/rdma-cni-e2e16
 	rm -f $CNI_BIN/rdma-thick $CNI_BIN/rdma-engine
 else
 	_fail "build/rdma-shim reached the guest (make build/rdma-shim)"
