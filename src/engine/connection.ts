@@ -25,9 +25,8 @@ export const REPLY_WRITE_TIMEOUT_MS = 5_000;
 
 /** What every connection of a worker is served with. */
 export interface EngineOptions {
-  socketPath: string;
-  /** Builds the plugin's dependencies for one call, from that call's environment. */
-  depsFor(env: Record<string, string>): DepsFactory;
+  /** The plugin each call runs: its dependencies, built per call from the call's own settings. */
+  plugin: DepsFactory;
   log: Logger;
   /** Only peers with this uid are served; 0 in production. */
   allowedUid: number;
@@ -36,7 +35,7 @@ export interface EngineOptions {
 }
 
 /** Runs one CNI call in-process, capturing what the executable would print and its status. */
-export function serveRequest(req: EngineRequest, depsFactory: DepsFactory): { status: number; stdout: string; stderr: string; facts?: CallFacts } {
+export function serveRequest(req: EngineRequest, plugin: DepsFactory): { status: number; stdout: string; stderr: string; facts?: CallFacts } {
   let stdout = "";
   let stderr = "";
   let facts: CallFacts | undefined;
@@ -53,7 +52,7 @@ export function serveRequest(req: EngineRequest, depsFactory: DepsFactory): { st
       stderr += s;
     },
   };
-  const status = runCni(io, depsFactory);
+  const status = runCni(io, plugin);
   return { status, stdout, stderr, facts };
 }
 
@@ -85,7 +84,7 @@ export function serveConnection(fd: number, opts: EngineOptions): void {
       opts.log.warn("engine: the caller left before its turn; call dropped", { pid: peer.pid, command: req.env.CNI_COMMAND });
       return;
     }
-    const out = serveRequest(req, opts.depsFor(req.env));
+    const out = serveRequest(req, opts.plugin);
     const enc = new TextEncoder();
     us.writeAll(fd, encodeReply({ status: out.status, stdout: enc.encode(out.stdout), stderr: enc.encode(out.stderr) }), Date.now() + REPLY_WRITE_TIMEOUT_MS);
     // The shim reads to EOF: close before anything else, so it is not kept waiting on the log.

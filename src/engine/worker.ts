@@ -23,7 +23,7 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
   // Taken here, on this thread, before any call: the netns this thread must be in between calls.
   const guard = threadNetnsGuard(log);
   const exit = serveUntilStopped(
-    { socketPath: init.socketPath, depsFor: productionDeps, log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
+    { plugin: productionDeps(), log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
     {
       listenFd: init.listenFd,
       wakeFd: init.wakeFd,
