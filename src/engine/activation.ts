@@ -42,7 +42,7 @@ export function forgetListenEnv(env: Record<string, string | undefined>): void {
  * Checks the passed fd and makes it the engine's listener: a listening unix stream socket bound
  * to a path, `expectedPath` when the command line named one. Returns the path it is bound to.
  * The socket's directory then gets the checks of a socket the engine binds itself
- * (server.ts prepareSocketDir), and the socket node is tightened to 0600 (a service manager may
+ * (listener.ts prepareSocketDir), and the socket node is tightened to 0600 (a service manager may
  * have created it wider: systemd-socket-activate makes it 0666).
  */
 export function adoptPassedListener(fd: number, expectedPath: string | undefined): string {

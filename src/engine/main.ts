@@ -10,8 +10,8 @@ import * as sys from "../sys/libc.ts";
 import { adoptPassedListener, forgetListenEnv, passedListener, tightenSocketNode } from "./activation.ts";
 import { DEFAULT_CHECK_TIMEOUT_MS, checkEngine } from "./check.ts";
 import { exitWhenIdle } from "./idle-exit.ts";
+import { bindEngineSocket, prepareSocketDir } from "./listener.ts";
 import { WorkerPool } from "./pool.ts";
-import { bindEngineSocket, prepareSocketDir } from "./server.ts";
 
 export const DEFAULT_ENGINE_SOCKET = "/run/rdma-cni/engine.sock";
 /**

@@ -9,12 +9,13 @@
  * grows the pool by up to `spare - 1` threads at a time while the first calls run. Growing faster only piles up start-ups:
  * a new thread costs about 25 ms of CPU on a host (its own JavaScript heap, module evaluation,
  * FFI symbols, cold code), far more under emulation, and about 3 MiB (docs/engine.md). Threads
- * idle for `idleMs` retire one per `idleMs` (server.ts tryRetire), down to `spare` idle ones.
+ * idle for `idleMs` retire one per `idleMs` (pool-counters.ts tryRetire), down to `spare` idle ones.
  * Calls beyond `maxWorkers` wait in the listen backlog for the next free worker.
  */
 import type { Logger, LogLevel } from "../log.ts";
 import * as us from "../sys/unix-socket.ts";
-import { POOL_COUNTERS_BYTES, type PoolCounters, poolCounters, type WorkerExit } from "./server.ts";
+import { POOL_COUNTERS_BYTES, type PoolCounters, poolCounters } from "./pool-counters.ts";
+import type { WorkerExit } from "./worker-loop.ts";
 
 /** The one message a worker gets, right after it starts. */
 export interface WorkerInit {
@@ -23,7 +24,7 @@ export interface WorkerInit {
   wakeFd: number;
   idleMs: number;
   keepIdle: number;
-  /** The pool's counters (server.ts poolCounters), shared by all threads. */
+  /** The pool's counters (pool-counters.ts), shared by all threads. */
   counters: SharedArrayBuffer;
   level: LogLevel;
   /** Rehearse ADD and DEL before serving (rehearsal.ts): the engine's first worker only. */

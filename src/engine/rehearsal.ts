@@ -18,8 +18,8 @@ import { KernelError, type NetnsMode, type RdmaDevice, type RdmaKernel } from ".
 import type { Links, NetdevParent, VfMac } from "../rdma/links.ts";
 import { NetlinkRdma } from "../rdma/netlink.ts";
 import { FileStore } from "../state/store.ts";
+import { serveRequest } from "./connection.ts";
 import { decodeEnv, decodeRequestHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES } from "./protocol.ts";
-import { serveRequest } from "./server.ts";
 
 /** ADD+DEL cycles a rehearsal runs at most, and the wall time it may take. */
 export const REHEARSAL_CYCLES = 30;

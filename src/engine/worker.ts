@@ -9,31 +9,21 @@ import * as path from "node:path";
 import { parentPort } from "node:worker_threads";
 import { CALL_MESSAGE, callLineFields } from "../cni/call-line.ts";
 import { StreamLogger } from "../log.ts";
-import { LinuxNetns } from "../netns/netns.ts";
-import * as sys from "../sys/libc.ts";
 import { productionDeps } from "../wiring.ts";
+import { threadNetnsGuard } from "./netns-guard.ts";
 import { growWhileServing, type WorkerInit, type WorkerReport } from "./pool.ts";
+import { poolCounters } from "./pool-counters.ts";
 import { rehearse } from "./rehearsal.ts";
-import { checkNetns, poolCounters, serveUntilStopped } from "./server.ts";
+import { serveUntilStopped } from "./worker-loop.ts";
 
 function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
   const log = new StreamLogger((s) => void fs.writeSync(2, s), init.level, { component: "engine" });
   // One line per call on stdout, at info (docs/engine.md); the engine's own messages stay on stderr.
   const calls = new StreamLogger((s) => void fs.writeSync(1, s), init.level, { component: "engine" });
-  // Opened here, on this thread, before any call: the netns this thread must be in between calls.
-  const home = new LinuxNetns().home();
-  const homeInode = fs.fstatSync(home.fd).ino;
-  const guard = (): boolean => {
-    const verdict = checkNetns(homeInode, {
-      currentInode: () => fs.statSync("/proc/thread-self/ns/net").ino,
-      enterHome: () => sys.setns(home.fd, sys.CLONE_NEWNET),
-    });
-    if (verdict === "restored") log.warn("engine: a worker thread was left in another netns after a call; brought back");
-    if (verdict === "stuck") log.error("engine: a worker thread is stuck in another netns; it stops serving");
-    return verdict !== "stuck";
-  };
+  // Taken here, on this thread, before any call: the netns this thread must be in between calls.
+  const guard = threadNetnsGuard(log);
   const exit = serveUntilStopped(
-    { socketPath: init.socketPath, depsFor: productionDeps, log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
+    { plugin: productionDeps(), log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
     {
       listenFd: init.listenFd,
       wakeFd: init.wakeFd,

@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { serveRequest } from "../../src/engine/connection.ts";
 import { decodeReply, encodeRequest } from "../../src/engine/protocol.ts";
-import { serveRequest } from "../../src/engine/server.ts";
-import { productionDeps } from "../../src/wiring.ts";
 import { attachmentKey, FileStore } from "../../src/state/store.ts";
+import { productionDeps } from "../../src/wiring.ts";
 import { buildShim } from "../shim/build.ts";
 
 const BUN = process.execPath;

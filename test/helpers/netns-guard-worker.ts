@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import { parentPort } from "node:worker_threads";
-import { checkNetns } from "../../src/engine/server.ts";
+import { checkNetns } from "../../src/engine/netns-guard.ts";
 import * as sys from "../../src/sys/libc.ts";
 
 const inode = () => fs.statSync("/proc/thread-self/ns/net").ino;
