@@ -1,9 +1,9 @@
 /**
  * The executable and the shim of the other architecture (arm64 on an amd64 host, amd64 on an
  * arm64 one), run through qemu-user as a runtime would run them: the image's root filesystem for
- * that architecture (`make image-rootfs IMAGE_ARCH=...`, which test/run-host-tests builds) in a
- * read-only chroot, with binfmt_misc handing its ELF files to qemu (test/run-host-tests registers
- * it). Process-level behaviour only: VERSION, bad input, the host without RDMA, doctor, install,
+ * that architecture (`make image-rootfs IMAGE_ARCH=...`, built here) in a read-only chroot, with
+ * binfmt_misc handing its ELF files to qemu (test/run-host-tests installs qemu-user-static and the
+ * cross compiler, and registers it). Process-level behaviour only: VERSION, bad input, the host without RDMA, doctor, install,
  * the shim's fallback. Not the engine: qemu-user does not pass the NS_GET_NSTYPE ioctl through,
  * so the engine cannot check its own netns and refuses to start there (as it should), and an ADD
  * reaching CNI_NETNS fails the same check; the kernel work is proven in the VM.
@@ -56,8 +56,14 @@ function elfMachine(file: string): number {
   return head.readUInt16LE(18);
 }
 
+// Built here, where it is needed; make leaves an up-to-date one alone. A cold build compiles the
+// executable for OTHER with Bun's runtime for it (npm) and takes Debian's libc6 for it (13 s on the
+// 2-core machine, 2026-12); the timeout leaves room for a slow mirror.
+const ROOTFS_TIMEOUT_MS = 600_000;
+
 beforeAll(() => {
-  if (!fs.existsSync(`${ROOTFS}/rdma`)) throw new Error(`${ROOTFS} is missing: test/run-host-tests builds it (make image-rootfs IMAGE_ARCH=${OTHER})`);
+  const made = Bun.spawnSync(["make", "-s", "image-rootfs", `IMAGE_ARCH=${OTHER}`], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (made.exitCode !== 0) throw new Error(`make image-rootfs IMAGE_ARCH=${OTHER} failed: ${made.stderr.toString()}`);
   const binfmt = fs.existsSync(BINFMT) ? fs.readFileSync(BINFMT, "utf8") : "";
   if (!binfmt.startsWith("enabled") || !/flags: \S*F/.test(binfmt)) {
     throw new Error(`qemu-${QEMU_NAME} is not registered with binfmt_misc (flag F): test/run-host-tests sets it up (qemu-user-static, binfmt-support)`);
@@ -72,7 +78,7 @@ beforeAll(() => {
   mount(["-t", "proc", "proc"], `${root}/proc`);
   mount(["--bind", hostBin], `${root}/host/opt/cni/bin`);
   mount(["--bind", scratch], `${root}/tmp`);
-});
+}, ROOTFS_TIMEOUT_MS);
 afterAll(() => {
   for (const target of mounted.reverse()) sh(["umount", target]);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 # The engine serves calls at the same time (one worker thread per call), in the boot with 256
 # auxiliary devices, with rdma_sim's move_delay_ms making each move sleep in the kernel as moves
 # on real NICs do: in a burst of ADDs and DELs through the shim on different devices the calls
-# overlap in the engine (the wall times are printed; see the note at the first burst); two calls for the same
+# overlap in the engine (the wall times are printed; see the note in burst); two calls for the same
 # device still take turns on its lock; the engine stays within the DaemonSet's 128 MiB; SIGTERM
 # with calls in flight answers them all while a new engine takes over the socket.
 . ./lib.sh
@@ -64,6 +64,52 @@ ok_count() {
 	done
 	echo $_n
 }
+# placed pod|host COUNT : how many of the devices rd0.. rd<COUNT-1> are in their pods p<k>, or on
+# the host
+placed() {
+	_n=0
+	_k=0
+	while [ "$_k" -lt "$2" ]; do
+		if [ "$1" = pod ]; then in_ns "p$_k" "$(cat "$work/rd$_k")"; else on_host "$(cat "$work/rd$_k")"; fi &&
+			_n=$((_n + 1))
+		_k=$((_k + 1))
+	done
+	echo $_n
+}
+# burst COMMAND WALL_NOTE SERVED_NOTE : $N calls of COMMAND (ADD or DEL) at once, call k for
+# container c<k> in pod p<k> on rdma_sim.sf.<k> (files $work/add<k>.* or del<k>.*); prints the
+# wall time (WALL_NOTE after it) and the engine's peak RSS and threads; checks that every call
+# succeeded, the engine served them all (SERVED_NOTE after that check's name), they overlapped,
+# and the wall time and RSS bounds.
+burst() {
+	_c=$1
+	case $_c in ADD) _p=add ;; *) _p=del ;; esac
+	t=$(now)
+	pids=""
+	k=0
+	while [ $k -lt "$N" ]; do
+		run_bg call "$_p$k" "$_c" "c$k" "p$k" "rdma_sim.sf.$k"
+		k=$((k + 1))
+	done
+	wait $pids
+	secs=$(since "$t")
+	hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$epid/status)
+	threads=$(sed -n 's/^Threads:[[:space:]]*//p' /proc/$epid/status)
+	echo "    $N ${_c}s: ${secs} s wall$2; engine peak RSS ${hwm} kB, ${threads} threads"
+	check_eq "every $_c succeeded" "$N" "$(ok_count "$_p" 0 $((N - 1)))"
+	show_failures "$_p"
+	check_eq "the engine served all $N ${_c}s$3" "$N" "$(served "$_c")"
+	busy=$(busy_secs "$_c")
+	echo "    the engine was busy ${busy} s in ${_c}s (summed over calls) within ${secs} s"
+	check "${_c}s ran at the same time: busy ${busy} s >= 2 x wall ${secs} s" awk -v b="$busy" -v w="$secs" 'BEGIN { exit !(b >= 2 * w) }'
+	# The wall time gets only a sanity bound (it varied 37-80 s with the host's load): under TCG
+	# on one vCPU a burst is CPU-bound (the first one also starts most of the pool's threads, ~1 s
+	# of emulated CPU each), and the kernel itself overlaps moves only in part: 32 moves by a
+	# minimal C mover, 32 processes at once, took 15-16 s with 34 devices (docs/engine.md has the
+	# figures).
+	check "$N ${_c}s took ${secs} s < 4 x $N x ${DELAY} ms" awk -v s="$secs" -v lim="$((N * DELAY * 4))" 'BEGIN { exit !(s * 1000 < lim) }'
+	check "engine peak RSS ${hwm} kB <= 128 MiB" test "${hwm:-999999999}" -le $RSS_LIMIT_KB
+}
 show_failures() {
 	for _f in "$work"/$1*.rc; do
 		[ "$(cat "$_f")" = 0 ] && continue
@@ -88,66 +134,13 @@ echo "$DELAY" >$PARAM
 check_eq "rdma_sim move_delay_ms set" "$DELAY" "$(cat $PARAM)"
 
 section "$N ADDs at once through the shim, each move sleeping ${DELAY} ms in the kernel"
-t=$(now)
-pids=""
-k=0
-while [ $k -lt "$N" ]; do
-	run_bg call "add$k" ADD "c$k" "p$k" "rdma_sim.sf.$k"
-	k=$((k + 1))
-done
-wait $pids
-add_secs=$(since "$t")
-hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$epid/status)
-threads=$(sed -n 's/^Threads:[[:space:]]*//p' /proc/$epid/status)
-echo "    $N ADDs: ${add_secs} s wall (one at a time would be >= $((N * DELAY / 1000)) s); engine peak RSS ${hwm} kB, ${threads} threads"
-check_eq "every ADD succeeded" "$N" "$(ok_count add 0 $((N - 1)))"
-show_failures add
-check_eq "the engine served all $N ADDs (none fell back to one-shot)" "$N" "$(served ADD)"
-busy=$(busy_secs ADD)
-echo "    the engine was busy ${busy} s in ADDs (summed over calls) within ${add_secs} s"
-check "ADDs ran at the same time: busy ${busy} s >= 2 x wall ${add_secs} s" awk -v b="$busy" -v w="$add_secs" 'BEGIN { exit !(b >= 2 * w) }'
-# The wall time gets only a sanity bound (it varied 37-80 s with the host's load): under TCG on one vCPU the burst is CPU-bound (this first
-# one also starts most of the pool's threads, ~1 s of emulated CPU each), and the kernel itself
-# overlaps moves only in part: 32 moves by a minimal C mover, 32 processes at once, took 15-16 s
-# with 34 devices (docs/engine.md has the figures).
-check "$N ADDs took ${add_secs} s < 4 x $N x ${DELAY} ms" awk -v s="$add_secs" -v lim="$((N * DELAY * 4))" 'BEGIN { exit !(s * 1000 < lim) }'
-check "engine peak RSS ${hwm} kB <= 128 MiB" test "${hwm:-999999999}" -le $RSS_LIMIT_KB
-inpod=0
-k=0
-while [ $k -lt "$N" ]; do
-	in_ns "p$k" "$(cat "$work/rd$k")" && inpod=$((inpod + 1))
-	k=$((k + 1))
-done
-check_eq "every device is in its pod" "$N" "$inpod"
+burst ADD " (one at a time would be >= $((N * DELAY / 1000)) s)" " (none fell back to one-shot)"
+check_eq "every device is in its pod" "$N" "$(placed pod "$N")"
 check_eq "one record per ADD" "$N" "$(record_count)"
 
 section "$N DELs at once"
-t=$(now)
-pids=""
-k=0
-while [ $k -lt "$N" ]; do
-	run_bg call "del$k" DEL "c$k" "p$k" "rdma_sim.sf.$k"
-	k=$((k + 1))
-done
-wait $pids
-del_secs=$(since "$t")
-hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$epid/status)
-echo "    $N DELs: ${del_secs} s wall; engine peak RSS ${hwm} kB"
-check_eq "every DEL succeeded" "$N" "$(ok_count del 0 $((N - 1)))"
-show_failures del
-check_eq "the engine served all $N DELs" "$N" "$(served DEL)"
-busy=$(busy_secs DEL)
-echo "    the engine was busy ${busy} s in DELs (summed over calls) within ${del_secs} s"
-check "DELs ran at the same time: busy ${busy} s >= 2 x wall ${del_secs} s" awk -v b="$busy" -v w="$del_secs" 'BEGIN { exit !(b >= 2 * w) }'
-check "$N DELs took ${del_secs} s < 4 x $N x ${DELAY} ms" awk -v s="$del_secs" -v lim="$((N * DELAY * 4))" 'BEGIN { exit !(s * 1000 < lim) }'
-check "engine peak RSS ${hwm} kB <= 128 MiB" test "${hwm:-999999999}" -le $RSS_LIMIT_KB
-home=0
-k=0
-while [ $k -lt "$N" ]; do
-	on_host "$(cat "$work/rd$k")" && home=$((home + 1))
-	k=$((k + 1))
-done
-check_eq "every device is back on the host" "$N" "$home"
+burst DEL "" ""
+check_eq "every device is back on the host" "$N" "$(placed host "$N")"
 check_eq "no record left" 0 "$(record_count)"
 
 section "two ADDs for the same device at once take turns on its lock"
@@ -208,13 +201,7 @@ done
 wait $pids
 check_eq "every DEL through the new engine succeeded" $((M + 4)) "$(ok_count tdel 0 $((M + 3)))"
 show_failures tdel
-home=0
-k=0
-while [ $k -lt $((M + 4)) ]; do
-	on_host "$(cat "$work/rd$k")" && home=$((home + 1))
-	k=$((k + 1))
-done
-check_eq "every device is back on the host" $((M + 4)) "$home"
+check_eq "every device is back on the host" $((M + 4)) "$(placed host $((M + 4)))"
 check_eq "no record left" 0 "$(record_count)"
 
 echo 0 >$PARAM

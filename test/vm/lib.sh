@@ -239,35 +239,110 @@ tb_prepare_kernel() {
 	touch "$TB_KDIR/.complete"
 }
 
-tb_prepare_cni() {
-	local deb
-	deb=$(tb_fetch_deb containernetworking-plugins)
-	TB_CNI_DIR=$TB_CACHE/cni/$(basename "$deb" .deb)
-	if [ ! -x "$TB_CNI_DIR/root/usr/lib/cni/host-device" ]; then
-		rm -rf "$TB_CNI_DIR"
-		mkdir -p "$TB_CNI_DIR"
-		dpkg -x "$deb" "$TB_CNI_DIR/root"
+# tb_unpack PKG DIR FILE : unpacks PKG's .deb (tb_fetch_deb) once into
+# $TB_CACHE/DIR/<the .deb's name>/root, and prints that folder without /root. FILE, a path under
+# root, is there only once a whole unpack was: its absence unpacks again.
+tb_unpack() {
+	local deb dir
+	deb=$(tb_fetch_deb "$1") || exit 1
+	dir=$TB_CACHE/$2/$(basename "$deb" .deb)
+	if [ ! -x "$dir/root/$3" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		dpkg -x "$deb" "$dir/root" || tb_die "dpkg -x $deb failed"
 	fi
+	echo "$dir"
+}
+
+tb_prepare_cni() {
+	TB_CNI_DIR=$(tb_unpack containernetworking-plugins cni usr/lib/cni/host-device) || exit 1
 }
 
 # Debian's dynamically linked busybox (unpacked, not installed). Not busybox-static:
 # that one's sh runs its own applets before PATH, so `ip` would never be iproute2's.
 tb_prepare_busybox() {
-	local deb
-	deb=$(tb_fetch_deb busybox)
-	TB_BUSYBOX_DIR=$TB_CACHE/busybox/$(basename "$deb" .deb)
-	if [ ! -x "$TB_BUSYBOX_DIR/root/bin/busybox" ]; then
-		rm -rf "$TB_BUSYBOX_DIR"
-		mkdir -p "$TB_BUSYBOX_DIR"
-		dpkg -x "$deb" "$TB_BUSYBOX_DIR/root"
-	fi
+	TB_BUSYBOX_DIR=$(tb_unpack busybox busybox bin/busybox) || exit 1
+}
+
+# tb_key FUNCTION... [-- FILE...] : a fragment's cache key (16 hex digits) from what it is built
+# from: the definitions of the functions that build it (declare -f: their code without comments,
+# so an edit elsewhere in lib.sh, or of a comment, keeps the key), the FILEs it copies or
+# compiles, and its other inputs (package versions, the paths of the fragments it takes from,
+# which name their own keys) as text on stdin.
+tb_key() {
+	local fns=() f
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		fns+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	# checked first: a failure inside the pipe below would still give a key, of less than its inputs
+	declare -F "${fns[@]}" >/dev/null || tb_die "tb_key: not all are functions: ${fns[*]}"
+	for f in "$@"; do
+		if [ ! -f "$f" ] || [ ! -r "$f" ]; then tb_die "tb_key: cannot read $f"; fi
+	done
+	{
+		cat
+		declare -f "${fns[@]}"
+		[ $# -eq 0 ] || cat "$@"
+	} | sha256sum | cut -c1-16
+}
+
+# The fragments' keys, each from what goes into that fragment (test/testbed/keys.test.ts checks
+# that an edit elsewhere keeps them and an edit of an input changes them). Inputs that are other
+# fragments go in by path, which carries their own key (TB_MODULE, TB_SYSROOT) or the .deb's
+# name and version (TB_CNI_DIR, TB_BUSYBOX_DIR); the kernel's files by TB_KVER (TB_KDIR is named
+# by it); the host's iproute2 (ip, rdma) and libraries by their versions (dpkg-query); .debs by name.
+# rdma_sim.ko: the kernel it is built against and its source.
+tb_module_key() {
+	printf '%s\n' "$TB_KVER" | tb_key tb_build_module -- "$TB_VM_DIR/module/rdma_sim.c" "$TB_VM_DIR/module/Makefile"
+}
+# tb_sysroot_key DEB... : the foreign guest's userland, the .debs it unpacks.
+tb_sysroot_key() {
+	local f
+	for f in "$@"; do basename "$f"; done | LC_ALL=C sort | tb_key tb_prepare_sysroot
+}
+# The base initramfs: kernel modules, rdma_sim.ko, busybox, host-device, iproute2 and the
+# libraries (the host's, or the foreign sysroot's), init, rdma-nlprobe.
+tb_base_key() {
+	{
+		echo "$TB_KVER $TB_CNI_DIR $TB_MODULE $TB_BUSYBOX_DIR"
+		if tb_foreign; then echo "$TB_ARCH $TB_SYSROOT"; else dpkg-query -W iproute2 libc6; fi
+	} | tb_key tb_build_base tb_busybox_applets tb_unpack tb_guest_modules tb_copy_with_libs tb_copy_libs tb_elf_libs \
+		-- "$TB_VM_DIR/guest/init" "$TB_VM_DIR/tools/rdma-nlprobe.c"
+}
+# The plugin's fragment (initramfs mode): build/rdma (by size, time and inode) and its libraries.
+tb_plugin_key() {
+	{
+		stat -c '%s %Y %i' "$TB_PLUGIN"
+		echo "$TB_SYSROOT"
+	} | tb_key tb_plugin_cpio tb_copy_with_libs tb_copy_libs tb_elf_libs
+}
+# tb_podman_key DEB... : podman's packages, its configs, and the image (busybox, the host's rdma).
+tb_podman_key() {
+	local f
+	{
+		for f in "$@"; do basename "$f"; done | LC_ALL=C sort
+		echo "$TB_BUSYBOX_DIR"
+		dpkg-query -W iproute2 libc6
+	} | tb_key tb_prepare_podman tb_podman_image_tar tb_copy_with_libs tb_copy_libs -- "$TB_VM_DIR/guest/podman/"*
+}
+# tb_containerd_key DEB... : containerd's packages, setup.sh and the test CNI plugins, loopback
+# and static, and the two images (pause.c; busybox and the host's rdma).
+tb_containerd_key() {
+	local f
+	{
+		for f in "$@"; do basename "$f"; done | LC_ALL=C sort
+		echo "$TB_BUSYBOX_DIR $TB_CNI_DIR"
+		dpkg-query -W iproute2 libc6
+	} | tb_key tb_prepare_containerd tb_podman_image_tar tb_oci_archive tb_copy_with_libs tb_copy_libs \
+		-- "$TB_VM_DIR/guest/containerd/"* "$TB_VM_DIR/tools/pause.c"
 }
 
 # Build rdma_sim.ko (once per kernel and source) into $TB_MODULE.
 tb_build_module() {
 	local key dir
-	key=$(printf '%s\n' "$TB_KVER" | cat - "$TB_VM_DIR/module/rdma_sim.c" "$TB_VM_DIR/module/Makefile" |
-		sha256sum | cut -c1-16)
+	key=$(tb_module_key) || exit 1
 	dir=$TB_CACHE/module/$key
 	TB_MODULE=$dir/rdma_sim.ko
 	[ -e "$TB_MODULE" ] && return 0
@@ -350,13 +425,11 @@ tb_prepare_sysroot() {
 	local pkgs p file debs="" key
 	TB_SYSROOT=""
 	tb_foreign || return 0
-	if ! pkgs=$(tb_memo_get sysroot-packages); then
-		pkgs=$(tb_deps_closure "$TB_SYSROOT_ROOTS" "$TB_SYSROOT_SKIP" | tr ' ' ',')
-		[ -n "$pkgs" ] || tb_die "cannot resolve the $TB_ARCH guest's packages ($TB_SYSROOT_ROOTS)"
-		tb_memo_put sysroot-packages "$pkgs"
-	fi
-	debs=$(tb_fetch_debs $(echo "$pkgs" | tr ',' ' '))
-	key=$(for file in $debs; do basename "$file"; done | LC_ALL=C sort | sha256sum | cut -c1-16)
+	pkgs=$(tb_packages sysroot "$TB_SYSROOT_ROOTS" "$TB_SYSROOT_SKIP") || exit 1
+	# shellcheck disable=SC2086
+	debs=$(tb_fetch_debs $pkgs)
+	# shellcheck disable=SC2086
+	key=$(tb_sysroot_key $debs) || exit 1
 	TB_SYSROOT=$TB_CACHE/sysroot/$TB_ARCH-$key/root
 	[ -e "$TB_SYSROOT/.complete" ] && return 0
 	tb_log "unpacking the $TB_ARCH guest's userland ($(echo $debs | wc -w) packages)"
@@ -391,6 +464,21 @@ tb_fetch_debs() {
 		done
 	fi
 	echo $debs
+}
+
+# tb_packages NAME ROOTS SKIP : the package names of tb_deps_closure ROOTS SKIP, one line, resolved
+# once per state of the package lists and of ROOTS and SKIP (the memo's key names them by checksum).
+tb_packages() {
+	local pkgs key
+	key=$1-packages-$(echo $2 / $3 | cksum | cut -d' ' -f1)
+	if pkgs=$(tb_memo_get "$key"); then
+		echo "$pkgs" | tr ',' ' '
+		return 0
+	fi
+	pkgs=$(tb_deps_closure "$2" "$3")
+	[ -n "$pkgs" ] || tb_die "cannot resolve the packages of $1 (apt-cache depends $(echo $2))"
+	tb_memo_put "$key" "$(echo $pkgs | tr ' ' ',')"
+	echo $pkgs
 }
 
 # tb_deps_closure ROOTS SKIP : ROOTS and the packages they depend on, recursively (one
@@ -469,16 +557,11 @@ tb_busybox_applets() {
 		"$TB_BUSYBOX_DIR/root/bin/busybox" --list
 		return
 	fi
-	local arch=$TB_ARCH deb dir
+	local arch=$TB_ARCH dir
 	TB_ARCH=$TB_HOST_ARCH
-	deb=$(tb_fetch_deb busybox)
+	dir=$(tb_unpack busybox busybox bin/busybox)
 	TB_ARCH=$arch
-	dir=$TB_CACHE/busybox/$(basename "$deb" .deb)
-	if [ ! -x "$dir/root/bin/busybox" ]; then
-		rm -rf "$dir"
-		mkdir -p "$dir"
-		dpkg -x "$deb" "$dir/root"
-	fi
+	[ -n "$dir" ] || exit 1
 	"$dir/root/bin/busybox" --list
 }
 
@@ -486,11 +569,7 @@ tb_busybox_applets() {
 tb_build_base() {
 	local key stage m name
 	local ip=/bin/ip rdma=/usr/bin/rdma cc=gcc
-	key=$( (
-		echo "$TB_KVER $TB_CNI_DIR $TB_MODULE $TB_BUSYBOX_DIR"
-		if tb_foreign; then echo "$TB_ARCH $TB_SYSROOT"; else dpkg-query -W iproute2 libc6; fi
-		cat "$TB_VM_DIR/guest/init" "$TB_VM_DIR/lib.sh" "$TB_VM_DIR/tools/rdma-nlprobe.c"
-	) | sha256sum | cut -c1-16)
+	key=$(tb_base_key) || exit 1
 	# amd64's base keeps its old name
 	if tb_foreign; then
 		TB_BASE=$TB_CACHE/initramfs/base-$TB_ARCH-$key.cpio
@@ -669,7 +748,7 @@ tb_probe_kvm() {
 # An initramfs fragment with the plugin and the libraries it needs (initramfs mode).
 tb_plugin_cpio() {
 	local key stage
-	key=$(stat -c '%s %Y %i' "$TB_PLUGIN" | sha256sum | cut -c1-16)
+	key=$(tb_plugin_key) || exit 1
 	TB_PLUGIN_CPIO=$TB_CACHE/initramfs/plugin-$key.cpio
 	[ -e "$TB_PLUGIN_CPIO" ] && return 0
 	stage=$TB_CACHE/initramfs/pstage-$key
@@ -707,41 +786,6 @@ TB_PODMAN_SKIP="containernetworking-plugins netavark dpkg tar perl-base debconf 
 init-system-helpers lsb-base usr-is-merged usrmerge gnupg dmsetup
 mount libcryptsetup12 libfdisk1 libapparmor1 libp11-kit0 libsmartcols1 libuuid1"
 
-# The package names, one line, resolved once per state of the package lists and of the two lists
-# above (the memo's key names them by checksum).
-tb_podman_packages() {
-	local pkgs key
-	key=podman-packages-$(echo $TB_PODMAN_ROOTS / $TB_PODMAN_SKIP | cksum | cut -d' ' -f1)
-	if pkgs=$(tb_memo_get "$key"); then
-		echo "$pkgs" | tr ',' ' '
-		return 0
-	fi
-	pkgs=$(tb_podman_packages_uncached)
-	[ -n "$pkgs" ] || tb_die "cannot resolve podman's packages (apt-cache depends $TB_PODMAN_ROOTS)"
-	tb_memo_put "$key" "$(echo $pkgs | tr ' ' ',')"
-	echo $pkgs
-}
-
-tb_podman_packages_uncached() {
-	local level=$TB_PODMAN_ROOTS seen=" " next d p
-	apt-cache policy podman 2>/dev/null | grep -q 'Candidate: [0-9]' || tb_apt_update
-	while [ -n "$level" ]; do
-		for p in $level; do seen="$seen$p "; done
-		next=" "
-		# one call per level; "|Depends: a" then "Depends: b" is "a or b": take a
-		for d in $(apt-cache depends --important $level 2>/dev/null | awk '
-			/^[^ ]/ { alt = 0; next }
-			/^ *\|(Pre)?Depends:/ { if (!alt) print $2; alt = 1; next }
-			/^ *(Pre)?Depends:/ { if (!alt) print $2; alt = 0; next }' | sort -u); do
-			case "$d" in "<"*) continue ;; esac # virtual (container-network-stack)
-			case " $(echo $TB_PODMAN_SKIP) $seen$next" in *" $d "*) continue ;; esac
-			next="$next$d "
-		done
-		level=$(echo $next)
-	done
-	echo $seen | tr ' ' '\n' | LC_ALL=C sort | tr '\n' ' '
-}
-
 # The image's rootfs: busybox and iproute2's rdma with their libraries.
 tb_podman_image_tar() {
 	local out=$1 root
@@ -760,15 +804,11 @@ tb_podman_image_tar() {
 # Sets TB_PODMAN_CPIO.
 tb_prepare_podman() {
 	local pkgs file debs key dir stage
-	pkgs=$(tb_podman_packages)
+	pkgs=$(tb_packages podman "$TB_PODMAN_ROOTS" "$TB_PODMAN_SKIP") || exit 1
 	# shellcheck disable=SC2086
 	debs=$(tb_fetch_debs $pkgs) || tb_die "cannot fetch podman's packages"
-	key=$( (
-		for file in $debs; do basename "$file"; done | LC_ALL=C sort
-		echo "$TB_BUSYBOX_DIR"
-		dpkg-query -W iproute2 libc6
-		cat "$TB_VM_DIR/guest/podman/"* "$TB_VM_DIR/lib.sh"
-	) | sha256sum | cut -c1-16)
+	# shellcheck disable=SC2086
+	key=$(tb_podman_key $debs) || exit 1
 	dir=$TB_CACHE/podman/$key
 	TB_PODMAN_CPIO=$dir/podman.cpio
 	[ -e "$TB_PODMAN_CPIO" ] && return 0
@@ -812,18 +852,6 @@ tb_prepare_podman() {
 TB_CONTAINERD_ROOTS="containerd runc"
 TB_CONTAINERD_SKIP="dpkg tar perl-base debconf adduser passwd init-system-helpers lsb-base usr-is-merged usrmerge"
 
-tb_containerd_packages() {
-	local pkgs
-	if pkgs=$(tb_memo_get containerd-packages); then
-		echo "$pkgs" | tr ',' ' '
-		return 0
-	fi
-	pkgs=$(tb_deps_closure "$TB_CONTAINERD_ROOTS" "$TB_CONTAINERD_SKIP")
-	[ -n "$pkgs" ] || tb_die "cannot resolve containerd's packages (apt-cache depends $TB_CONTAINERD_ROOTS)"
-	tb_memo_put containerd-packages "$(echo $pkgs | tr ' ' ',')"
-	echo $pkgs
-}
-
 # tb_oci_archive OUT NAME LAYER_TAR CONFIG [NAME LAYER_TAR CONFIG ...] : an OCI image layout
 # (oci-layout, index.json, blobs/sha256) as a tar at OUT, one image per triple: one uncompressed
 # layer, the image config's "config" object CONFIG (JSON), named NAME (the index's
@@ -863,15 +891,11 @@ tb_oci_archive() {
 # .debs, configs and image sources). Sets TB_CONTAINERD_CPIO.
 tb_prepare_containerd() {
 	local pkgs file debs key dir stage tmp
-	pkgs=$(tb_containerd_packages)
+	pkgs=$(tb_packages containerd "$TB_CONTAINERD_ROOTS" "$TB_CONTAINERD_SKIP") || exit 1
 	# shellcheck disable=SC2086
 	debs=$(tb_fetch_debs $pkgs) || tb_die "cannot fetch containerd's packages"
-	key=$( (
-		for file in $debs; do basename "$file"; done | LC_ALL=C sort
-		echo "$TB_BUSYBOX_DIR $TB_CNI_DIR"
-		dpkg-query -W iproute2 libc6
-		cat "$TB_VM_DIR/guest/containerd/"* "$TB_VM_DIR/tools/pause.c" "$TB_VM_DIR/lib.sh"
-	) | sha256sum | cut -c1-16)
+	# shellcheck disable=SC2086
+	key=$(tb_containerd_key $debs) || exit 1
 	dir=$TB_CACHE/containerd/$key
 	TB_CONTAINERD_CPIO=$dir/containerd.cpio
 	[ -e "$TB_CONTAINERD_CPIO" ] && return 0
