@@ -1,7 +1,7 @@
 /**
- * Layer rules for src/ (STYLE.md "The shape of the program"), checked by `make lint`:
- * dependency-cruiser fails the build on an import that points up this list. A layer may import
- * its own and any lower layer. It parses TypeScript with @swc/core: its typescript parser
+ * Layer rules for src/ (docs/architecture.md: what each layer owns and why imports point down),
+ * checked by `make lint`: dependency-cruiser fails the build on an import that points up this
+ * list. A layer may import its own and any lower layer. It parses TypeScript with @swc/core: its typescript parser
  * needs the JavaScript API of typescript 5 or older, and this project compiles with 7.
  */
 const LAYERS = [
