@@ -175,18 +175,16 @@ static int engine_path(char *out, size_t size) {
 }
 
 /*
- * Runs the engine executable in this process, with the runtime's environment and stdin. If stdin
- * was already read, it is replayed from a memfd.
+ * Runs the engine executable in this process, with the runtime's environment and stdin. The shim
+ * has read stdin whole before it tries the engine, so the call's stdin is replayed from a memfd.
  */
-static int exec_one_shot(const unsigned char *in, size_t in_len, int consumed, const char *why) {
+static int exec_one_shot(const unsigned char *in, size_t in_len, const char *why) {
 	char path[PATH_MAX];
 	if (engine_path(path, sizeof path) < 0) return fail(5, "no engine answered (%s) and the one-shot engine path cannot be found", why);
-	if (consumed) {
-		int fd = memfd_create("rdma-shim-stdin", 0);
-		if (fd < 0 || write_all(fd, in, in_len) < 0 || lseek(fd, 0, SEEK_SET) != 0 || dup2(fd, 0) < 0)
-			return fail(5, "no engine answered (%s) and stdin cannot be replayed: %s", why, strerror(errno));
-		if (fd != 0) close(fd);
-	}
+	int fd = memfd_create("rdma-shim-stdin", 0);
+	if (fd < 0 || write_all(fd, in, in_len) < 0 || lseek(fd, 0, SEEK_SET) != 0 || dup2(fd, 0) < 0)
+		return fail(5, "no engine answered (%s) and stdin cannot be replayed: %s", why, strerror(errno));
+	if (fd != 0) close(fd);
 	char *argv[] = {path, NULL};
 	execve(path, argv, environ);
 	return fail(5, "no engine answered (%s) and the one-shot engine %s cannot run: %s", why, path, strerror(errno));
@@ -199,7 +197,7 @@ static int exec_one_shot(const unsigned char *in, size_t in_len, int consumed, c
 static int engine_lost(const unsigned char *in, size_t in_len, const char *why) {
 	fprintf(stderr, "rdma-shim: %s; running the call one-shot\n", why);
 	fflush(stderr);
-	return exec_one_shot(in, in_len, 1, why);
+	return exec_one_shot(in, in_len, why);
 }
 
 /* Connects to the engine; -1 with errno when nobody listens there. */
@@ -260,7 +258,7 @@ int main(void) {
 	if (fd < 0) {
 		char why[160];
 		snprintf(why, sizeof why, "%s: %s", sock_path, strerror(errno));
-		return exec_one_shot(in, in_len, 1, why);
+		return exec_one_shot(in, in_len, why);
 	}
 	int64_t deadline = now_ms() + timeout;
 	if (send_all(fd, req, off, deadline) < 0) {

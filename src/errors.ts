@@ -1,18 +1,17 @@
 /**
- * CNI error codes (SPEC.md "Error" section) and the plugin's own (100+).
+ * The error codes the plugin answers with: those of the CNI spec it uses (SPEC.md "Error" section;
+ * it never answers 2, 3 or 51, so they are not here) and its own (100+). README.md's table lists
+ * exactly these, and test/lint/error-docs.test.ts holds the two together.
  * Every failure the plugin reports is a CniError; the dispatcher prints it as the spec's JSON.
  */
 export const ErrorCode = {
   IncompatibleVersion: 1,
-  UnsupportedField: 2,
-  UnknownContainer: 3,
   InvalidEnv: 4,
   IoFailure: 5,
   DecodingFailure: 6,
   InvalidConfig: 7,
   TryAgainLater: 11,
   StatusUnavailable: 50,
-  StatusDegraded: 51,
   // The plugin's own codes; each is documented in README.md ("Error codes").
   RdmaUnavailable: 100,
   NetnsModeNotExclusive: 101,
@@ -26,8 +25,6 @@ export const ErrorCode = {
   DeviceNameTaken: 109,
   Internal: 199,
 } as const;
-
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class CniError extends Error {
   constructor(

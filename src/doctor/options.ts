@@ -1,4 +1,5 @@
 /** The `rdma doctor` command line: pure, so every flag and every mistake is unit-testable. */
+import { readFlags } from "../cli-args.ts";
 import { DEFAULT_STATE_DIR, DEFAULT_SYSFS_ROOT, readSettings } from "../config/input.ts";
 
 export interface DoctorOptions {
@@ -19,30 +20,21 @@ export const DOCTOR_USAGE = `usage: rdma doctor [--json] [--state-dir DIR] [--sy
   --sysfs-root DIR  where sysfs is mounted (default $RDMA_CNI_SYSFS_ROOT, else ${DEFAULT_SYSFS_ROOT})
 `;
 
-const VALUED = { "--state-dir": "stateDir", "--sysfs-root": "sysfsRoot" } as const;
+const FLAGS = { json: "switch", "state-dir": { needs: "a directory" }, "sysfs-root": { needs: "a directory" } } as const;
 
 export function parseDoctorArgs(argv: readonly string[], env: Record<string, string | undefined>): ParsedDoctorArgs {
+  const read = readFlags(argv, FLAGS);
+  if ("error" in read || read.help) return read;
   const settings = readSettings(env);
   const options: DoctorOptions = {
     stateDir: settings.stateDir ?? DEFAULT_STATE_DIR,
     sysfsRoot: settings.sysfsRoot,
     json: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (arg === "-h" || arg === "--help") return { help: true };
-    if (arg === "--json") {
-      options.json = true;
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const flag = eq >= 0 ? arg.slice(0, eq) : arg;
-    if (!(flag in VALUED)) return { error: `unknown argument ${JSON.stringify(arg)}` };
-    const key = VALUED[flag as keyof typeof VALUED];
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) return { error: `${flag} needs a directory` };
-    if (value === "") return { error: `${flag} must not be empty` };
-    options[key] = value;
+  for (const { name, value } of read.given) {
+    if (name === "json") options.json = true;
+    else if (name === "state-dir") options.stateDir = value;
+    else options.sysfsRoot = value;
   }
   return { help: false, options };
 }

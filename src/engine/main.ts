@@ -5,6 +5,7 @@
  * `rdma engine --check`: the DaemonSet's readiness and liveness probe (check.ts).
  */
 import * as fs from "node:fs";
+import { readFlags } from "../cli-args.ts";
 import { type LogLevel, StreamLogger } from "../log.ts";
 import * as sys from "../sys/libc.ts";
 import { adoptPassedListener, forgetListenEnv, passedListener, tightenSocketNode } from "./activation.ts";
@@ -60,13 +61,34 @@ interface Args {
   idleExitMs: number | undefined;
 }
 
-function positiveInt(v: string | undefined): number | undefined {
-  if (v === undefined || !/^[0-9]+$/.test(v)) return undefined;
+export type ParsedEngineArgs = { help: true } | { help: false; options: Args } | { error: string };
+
+const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
+const LEVEL_NAMES = "error, warn, info or debug";
+const MS = { needs: "a number of milliseconds" } as const;
+const FLAGS = {
+  check: "switch",
+  socket: { needs: "a path" },
+  "log-level": { needs: `a level (${LEVEL_NAMES})` },
+  "max-workers": { needs: "a number" },
+  "worker-idle-ms": MS,
+  "lock-wait-ms": MS,
+  "idle-exit-ms": MS,
+  "timeout-ms": MS,
+} as const;
+/** The largest number any flag takes: beyond it a time is a typo, not a wish (11 days in ms). */
+const MAX_NUMBER = 1_000_000_000;
+
+/** A whole number in decimal digits from min to max, else undefined. */
+function wholeNumber(v: string, min: number, max: number): number | undefined {
+  if (!/^[0-9]+$/.test(v)) return undefined;
   const n = Number(v);
-  return n > 0 && n <= 1_000_000_000 ? n : undefined;
+  return n >= min && n <= max ? n : undefined;
 }
 
-function parseArgs(argv: string[]): Args | string {
+export function parseEngineArgs(argv: readonly string[]): ParsedEngineArgs {
+  const read = readFlags(argv, FLAGS);
+  if ("error" in read || read.help) return read;
   const args: Args = {
     socketPath: DEFAULT_ENGINE_SOCKET,
     level: "warn",
@@ -78,27 +100,29 @@ function parseArgs(argv: string[]): Args | string {
     socketGiven: false,
     idleExitMs: undefined,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = argv[i + 1];
-    if (a === "--check") {
-      args.check = true;
-      continue;
-    }
-    if (a === "--socket" && v) {
-      args.socketPath = v;
+  for (const { name, value } of read.given) {
+    if (name === "check") args.check = true;
+    else if (name === "socket") {
+      if (!value.startsWith("/")) return { error: "--socket must be an absolute path" };
+      args.socketPath = value;
       args.socketGiven = true;
-    } else if (a === "--idle-exit-ms" && positiveInt(v) !== undefined) args.idleExitMs = Number(v);
-    else if (a === "--log-level" && (v === "error" || v === "warn" || v === "info" || v === "debug")) args.level = v;
-    else if (a === "--max-workers" && positiveInt(v) !== undefined && Number(v) <= 1024) args.maxWorkers = Number(v);
-    else if (a === "--worker-idle-ms" && positiveInt(v) !== undefined) args.workerIdleMs = Number(v);
-    else if (a === "--lock-wait-ms" && (v === "0" || positiveInt(v) !== undefined)) args.lockWaitMs = Number(v);
-    else if (a === "--timeout-ms" && positiveInt(v) !== undefined) args.timeoutMs = Number(v);
-    else return `bad argument ${JSON.stringify(a)}`;
-    i++;
+    } else if (name === "log-level") {
+      const level = LOG_LEVELS.find((l) => l === value);
+      if (level === undefined) return { error: `--log-level must be ${LEVEL_NAMES}, not ${JSON.stringify(value)}` };
+      args.level = level;
+    } else {
+      // --lock-wait-ms 0: do not wait for an old engine at all.
+      const [min, max] = name === "max-workers" ? [1, 1024] : name === "lock-wait-ms" ? [0, MAX_NUMBER] : [1, MAX_NUMBER];
+      const n = wholeNumber(value, min, max);
+      if (n === undefined) return { error: `--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}` };
+      if (name === "max-workers") args.maxWorkers = n;
+      else if (name === "worker-idle-ms") args.workerIdleMs = n;
+      else if (name === "lock-wait-ms") args.lockWaitMs = n;
+      else if (name === "idle-exit-ms") args.idleExitMs = n;
+      else args.timeoutMs = n;
+    }
   }
-  if (!args.socketPath.startsWith("/")) return "--socket must be an absolute path";
-  return args;
+  return { help: false, options: args };
 }
 
 /** The engine lock, waited for while an old engine still holds it (it lets go as soon as it drains). */
@@ -126,15 +150,16 @@ function workerEntry(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
+  const parsed = parseEngineArgs(argv);
+  if ("error" in parsed) {
+    write(2)(`rdma engine: ${parsed.error}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
     write(1)(USAGE);
     return 0;
   }
-  const args = parseArgs(argv);
-  if (typeof args === "string") {
-    write(2)(`rdma engine: ${args}\n${USAGE}`);
-    return 2;
-  }
+  const args = parsed.options;
   if (args.check) return checkEngine(args.socketPath, args.timeoutMs, write(2));
   const passed = passedListener(process.env, process.pid);
   forgetListenEnv(process.env);

@@ -1,4 +1,5 @@
 /** The `rdma install` command line: pure, so every flag and every mistake is unit-testable. */
+import { readFlags } from "../cli-args.ts";
 
 export const DEFAULT_CNI_BIN_DIR = "/host/opt/cni/bin";
 /** The name the runtime executes: the shim when there is one, else the one-shot plugin itself. */
@@ -45,45 +46,33 @@ export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--shim PA
 
 const ONE_SHIM_CHOICE = "give at most one of --shim PATH and --no-shim";
 
+const FLAGS = {
+  "cni-bin-dir": { needs: "a directory" },
+  shim: { needs: "the shim executable's path" },
+  "no-shim": "switch",
+  "no-sleep": "switch",
+  "systemd-units": { needs: "a directory" },
+  uninstall: "switch",
+  "wait-replaced": "switch",
+} as const;
+
 export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
+  const read = readFlags(argv, FLAGS);
+  if ("error" in read || read.help) return read;
   const options: InstallOptions = { cniBinDir: DEFAULT_CNI_BIN_DIR, noSleep: false, shim: { kind: "beside" } };
   let shimGiven = false;
   let uninstall = false;
   let waitReplaced = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (arg === "-h" || arg === "--help") return { help: true };
-    if (arg === "--no-sleep") {
-      options.noSleep = true;
-      continue;
-    }
-    if (arg === "--uninstall" || arg === "--wait-replaced") {
-      if (arg === "--uninstall") uninstall = true;
-      else waitReplaced = true;
-      continue;
-    }
-    if (arg === "--no-shim") {
+  for (const { name, value } of read.given) {
+    if (name === "cni-bin-dir") options.cniBinDir = value;
+    else if (name === "no-sleep") options.noSleep = true;
+    else if (name === "systemd-units") options.systemdUnitsDir = value;
+    else if (name === "uninstall") uninstall = true;
+    else if (name === "wait-replaced") waitReplaced = true;
+    else {
       if (shimGiven) return { error: ONE_SHIM_CHOICE };
       shimGiven = true;
-      options.shim = { kind: "none" };
-      continue;
-    }
-    const flag = ["--cni-bin-dir", "--shim", "--systemd-units"].find((f) => arg === f || arg.startsWith(`${f}=`));
-    if (flag === undefined) return { error: `unknown argument ${JSON.stringify(arg)}` };
-    const value = arg === flag ? argv[++i] : arg.slice(flag.length + 1);
-    if (flag === "--cni-bin-dir") {
-      if (value === undefined) return { error: "--cni-bin-dir needs a directory" };
-      if (value === "") return { error: "--cni-bin-dir must not be empty" };
-      options.cniBinDir = value;
-    } else if (flag === "--systemd-units") {
-      if (value === undefined || value === "") return { error: "--systemd-units needs a directory" };
-      options.systemdUnitsDir = value;
-    } else {
-      if (value === undefined) return { error: "--shim needs the shim executable's path" };
-      if (value === "") return { error: "--shim must not be empty" };
-      if (shimGiven) return { error: ONE_SHIM_CHOICE };
-      shimGiven = true;
-      options.shim = { kind: "path", path: value };
+      options.shim = name === "shim" ? { kind: "path", path: value } : { kind: "none" };
     }
   }
   if (waitReplaced && !uninstall) return { error: "--wait-replaced goes with --uninstall" };

@@ -11,8 +11,6 @@ export interface NetnsHandle {
   readonly path: string;
 }
 
-export type NetnsOpenError = { kind: "missing"; reason: string } | { kind: "not-netns"; reason: string };
-
 export class NetnsError extends Error {
   constructor(
     readonly kind: "missing" | "not-netns" | "enter",

@@ -1,7 +1,8 @@
 /**
  * Kill points for crash tests: in a test build (`make build-test`, which defines
- * RDMA_CNI_TEST_HOOKS), the plugin SIGKILLs itself at the step named by RDMA_CNI_KILL_AT. In the
- * shipped build the constant is undefined and the minifier drops every call's body.
+ * RDMA_CNI_TEST_HOOKS=true), the plugin SIGKILLs itself at the step named by RDMA_CNI_KILL_AT. The
+ * shipped build (`make build`) defines it false, so the minifier drops every call's body; run
+ * from source it is not defined at all, which counts as off too.
  */
 declare const RDMA_CNI_TEST_HOOKS: boolean | undefined;
 

@@ -1,6 +1,9 @@
 /**
- * The libc calls JavaScript cannot make, through bun:ffi. This is the only file that touches FFI;
- * everything above it sees plain numbers, Uint8Arrays and thrown SysErrors.
+ * The libc calls JavaScript cannot make, through bun:ffi: those of every CNI call. The engine's
+ * socket calls are in sys/unix-socket.ts, bound by a dlopen of their own that a one-shot call never
+ * makes.
+ * FFI stays in these two files: everything above sees plain numbers, Uint8Arrays and thrown
+ * SysErrors.
  */
 import { CString, dlopen, FFIType, type Pointer, read } from "bun:ffi";
 

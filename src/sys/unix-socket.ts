@@ -2,8 +2,9 @@
  * The libc calls the engine's unix socket needs (bun:ffi): a listening socket, accept, the peer's
  * credentials (SO_PEERCRED), and reads and writes bounded by a deadline. Synchronous on purpose:
  * each engine worker thread serves one CNI call at a time, blocking only itself (docs/engine.md).
- * src/sys/libc.ts holds the plugin's own calls; these are the engine's alone, in a library of
- * their own so that a one-shot plugin call does not pay for compiling their trampolines.
+ * It opens libc a second time, beside src/sys/libc.ts (the calls of every CNI call): these are the
+ * engine's alone, in a library of their own so that a one-shot plugin call does not pay for
+ * compiling their trampolines.
  */
 import { dlopen, FFIType } from "bun:ffi";
 import { Errno, lastErrno, O_CLOEXEC, SOCK_CLOEXEC, SysError } from "./libc.ts";

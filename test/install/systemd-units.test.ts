@@ -31,7 +31,7 @@ describe("--systemd-units", () => {
   });
   test("refuses a missing or empty directory, and --no-shim", () => {
     expect(parseInstallArgs(["--systemd-units"])).toEqual({ error: "--systemd-units needs a directory" });
-    expect(parseInstallArgs(["--systemd-units="])).toEqual({ error: "--systemd-units needs a directory" });
+    expect(parseInstallArgs(["--systemd-units="])).toEqual({ error: "--systemd-units must not be empty" });
     expect(parseInstallArgs(["--no-shim", "--systemd-units", "/u"])).toEqual({ error: "--systemd-units starts the engine behind the shim: it cannot go with --no-shim" });
   });
 });
