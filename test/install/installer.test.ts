@@ -215,14 +215,27 @@ describe("rdma install", () => {
     const stop = `${tmp}/stop-${counter}`;
     const reader = Bun.spawn([BUN, `${import.meta.dir}/reader-worker.ts`, target, oldHash, newHash, stop], { stdout: "pipe", stderr: "inherit" });
     await waitFor(() => fs.existsSync(`${stop}.ready`), 20_000);
+    // One read of the ~100 MB executable takes from 0.1 s to well over a second on a busy
+    // machine: wait until the reader has classified a read begun after each change.
+    const seen = () => {
+      try {
+        return JSON.parse(fs.readFileSync(`${stop}.counts`, "utf8")) as { old: number; new: number };
+      } catch {
+        return { old: 0, new: 0 };
+      }
+    };
+    const readerSees = async (which: "old" | "new") => {
+      const before = seen()[which];
+      await waitFor(() => seen()[which] > before, 60_000);
+    };
     for (let round = 0; round < 3; round++) {
-      // back to the old file (atomically too), give the reader time to see it, then install
+      // back to the old file (atomically too), let the reader see it, then install
       fs.copyFileSync(old, `${dir}/.old`);
       fs.renameSync(`${dir}/.old`, target);
-      await Bun.sleep(300);
+      await readerSees("old");
       const r = Bun.spawn([BIN, "install", "--cni-bin-dir", dir, "--no-shim", "--no-sleep"], { env: { PATH: "/usr/bin:/bin" }, stdout: "ignore", stderr: "pipe" });
       expect(await r.exited).toBe(0);
-      await Bun.sleep(300);
+      await readerSees("new");
     }
     fs.writeFileSync(stop, "");
     expect(await reader.exited).toBe(0);

@@ -1,7 +1,9 @@
 /**
  * Reads FILE in a loop, as a runtime exec'ing the plugin would open it, until STOP exists, and
  * classifies each read by its SHA-256: the old file, the new one, or anything else (a partial
- * or mixed file). Prints {"old":n,"new":n,"other":n,"sizes":[...]} on stdout.
+ * or mixed file). Prints {"old":n,"new":n,"other":n,"sizes":[...]} on stdout, and after every
+ * read writes the counts so far to STOP.counts (renamed into place), so that the test can wait
+ * for the reader to have seen a state instead of guessing how long one read takes under load.
  *   bun reader-worker.ts FILE OLD_SHA256 NEW_SHA256 STOP
  */
 import * as fs from "node:fs";
@@ -25,5 +27,7 @@ while (!fs.existsSync(stop)) {
     counts.other++;
     counts.otherSizes.push(bytes.length);
   }
+  fs.writeFileSync(`${stop}.counts.tmp`, JSON.stringify(counts));
+  fs.renameSync(`${stop}.counts.tmp`, `${stop}.counts`);
 }
 process.stdout.write(`${JSON.stringify(counts)}\n`);
