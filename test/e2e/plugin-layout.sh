@@ -17,7 +17,7 @@ use_shim() {
 	ln -sf /mnt/build/rdma "$CNI_BIN/rdma-engine"
 }
 start_engine() {
-	"$CNI_BIN/rdma-engine" engine --socket "$ENGINE_SOCKET" --log-level debug 2>>"$ENGINE_LOG" &
+	"$CNI_BIN/rdma-engine" engine --socket "$ENGINE_SOCKET" --log-level debug >>"$ENGINE_LOG" 2>&1 &
 	ENGINE_PID=$!
 	_i=0
 	while [ ! -S "$ENGINE_SOCKET" ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done

@@ -32,7 +32,7 @@ run_bg() {
 }
 # start_engine : a new engine in the background (epid), waits for its socket
 start_engine() {
-	$CNI_BIN/rdma-engine engine --socket $RDMA_CNI_ENGINE_SOCKET --log-level debug 2>>"$ELOG" &
+	$CNI_BIN/rdma-engine engine --socket $RDMA_CNI_ENGINE_SOCKET --log-level debug >>"$ELOG" 2>&1 &
 	epid=$!
 	_i=0
 	while [ ! -S $RDMA_CNI_ENGINE_SOCKET ] && [ $_i -lt 300 ]; do sleep 0.1; _i=$((_i + 1)); done

@@ -37,7 +37,7 @@ lives=0
 start_engine() {
 	lives=$((lives + 1))
 	elog=$work/engine.$lives.log
-	$CNI_BIN/rdma-engine engine --socket $SOCK --log-level debug 2>"$elog" &
+	$CNI_BIN/rdma-engine engine --socket $SOCK --log-level debug >"$elog" 2>&1 &
 	epid=$!
 	_i=0
 	while ! grep -q '"msg":"engine listening"' "$elog" && [ $_i -lt 600 ]; do
