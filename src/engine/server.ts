@@ -8,10 +8,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { threadId } from "node:worker_threads";
-import type { CniIo, DepsFactory } from "../cni/dispatch.ts";
+import type { CniIo } from "../cni/dispatch.ts";
 import { runCni } from "../cni/dispatch.ts";
 import type { CallFacts } from "../cni/call-line.ts";
 import type { Logger } from "../log.ts";
+import type { CniFuncs } from "../plugin/verbs.ts";
 import {
   decodeEnv,
   decodeRequestHeader,
@@ -30,8 +31,8 @@ const LISTEN_BACKLOG = 512;
 
 export interface EngineOptions {
   socketPath: string;
-  /** Builds the plugin's dependencies for one call, from that call's environment. */
-  depsFor(env: Record<string, string>): DepsFactory;
+  /** The plugin's verbs for one call, from that call's environment. */
+  depsFor(env: Record<string, string>): CniFuncs;
   log: Logger;
   /** Only peers with this uid are served; 0 in production. */
   allowedUid: number;
@@ -40,7 +41,7 @@ export interface EngineOptions {
 }
 
 /** Runs one CNI call in-process, capturing what the executable would print and its status. */
-export function serveRequest(req: EngineRequest, depsFactory: DepsFactory): { status: number; stdout: string; stderr: string; facts?: CallFacts } {
+export function serveRequest(req: EngineRequest, funcs: CniFuncs): { status: number; stdout: string; stderr: string; facts?: CallFacts } {
   let stdout = "";
   let stderr = "";
   let facts: CallFacts | undefined;
@@ -57,7 +58,7 @@ export function serveRequest(req: EngineRequest, depsFactory: DepsFactory): { st
       stderr += s;
     },
   };
-  const status = runCni(io, depsFactory);
+  const status = runCni(io, funcs);
   return { status, stdout, stderr, facts };
 }
 

@@ -11,7 +11,7 @@ import { CALL_MESSAGE, callLineFields } from "../cni/call-line.ts";
 import { StreamLogger } from "../log.ts";
 import { LinuxNetns } from "../netns/netns.ts";
 import * as sys from "../sys/libc.ts";
-import { productionDeps } from "../wiring.ts";
+import { productionFuncs } from "../wiring.ts";
 import { growWhileServing, type WorkerInit, type WorkerReport } from "./pool.ts";
 import { rehearse } from "./rehearsal.ts";
 import { checkNetns, poolCounters, serveUntilStopped } from "./server.ts";
@@ -33,7 +33,7 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
     return verdict !== "stuck";
   };
   const exit = serveUntilStopped(
-    { socketPath: init.socketPath, depsFor: productionDeps, log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
+    { socketPath: init.socketPath, depsFor: productionFuncs, log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
     {
       listenFd: init.listenFd,
       wakeFd: init.wakeFd,
