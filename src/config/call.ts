@@ -7,7 +7,7 @@
  */
 import { asCniError, CniError, ErrorCode } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
-import type { DeviceId } from "./deviceid.ts";
+import type { NamedDevice } from "./deviceid.ts";
 import { argsDebug, argsRdmaDeviceName, type CniEnv, type Command, parseCommand, parseEnv } from "./env.ts";
 import { DEFAULT_STATE_DIR, MAX_STDIN_BYTES, readSettings, type Settings } from "./input.ts";
 import { decodeJsonObject, deviceIdFor, type NetConf, type PrevResult, parseCniVersion, parseNetConf } from "./netconf.ts";
@@ -27,12 +27,6 @@ export interface CallInput {
   logLevel: LogLevel;
   /** The config's logFile, confined below LOG_FILE_ROOT. */
   logFile: string | undefined;
-}
-
-/** A deviceID and where it came from, for messages. */
-export interface NamedDevice {
-  deviceId: DeviceId;
-  source: string;
 }
 
 /** What ADD needs beyond the common input. */

@@ -3,8 +3,7 @@
  * note it in the device-info file, mark the record attached, and hand prevResult on. Each of
  * those steps comes with its undo (steps.ts): a failure takes back what the earlier ones did.
  */
-import type { NamedDevice } from "../config/call.ts";
-import type { DeviceId } from "../config/deviceid.ts";
+import type { DeviceId, NamedDevice } from "../config/deviceid.ts";
 import { CniError, ErrorCode } from "../errors.ts";
 import type { NetnsHandle } from "../netns/netns.ts";
 import type { RdmaDevice } from "../rdma/kernel.ts";

@@ -6,7 +6,7 @@
  * rdma-cni's own way: the MAC of prevResult's one interface among the administrative MACs the
  * node's PFs give their VFs. Both find the VF whose netdev the pod got (docs/migration.md).
  */
-import type { NamedDevice } from "../config/call.ts";
+import type { NamedDevice } from "../config/deviceid.ts";
 import { CniError, ErrorCode } from "../errors.ts";
 import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { KernelError } from "../rdma/kernel.ts";
