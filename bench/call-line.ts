@@ -10,7 +10,7 @@ import * as os from "node:os";
 import { type CniIo, runCni } from "../src/cni/dispatch.ts";
 import { CALL_MESSAGE, callLineFields } from "../src/cni/call-line.ts";
 import { StreamLogger } from "../src/log.ts";
-import { productionDeps } from "../src/wiring.ts";
+import { productionFuncs } from "../src/wiring.ts";
 
 const N = Number(process.argv[2] ?? 20000);
 const devnull = fs.openSync("/dev/null", "w");
@@ -32,11 +32,11 @@ const line = perCallUs(() => log.info(CALL_MESSAGE, callLineFields(facts)));
 const state = fs.mkdtempSync(`${os.tmpdir()}/rdma-bench-callline-`);
 const stdin = new TextEncoder().encode(JSON.stringify({ cniVersion: "1.0.0", name: "sriov-network", type: "rdma", deviceID: "0000:03:00.5" }));
 const env = { CNI_COMMAND: "DEL", CNI_CONTAINERID: "c1", CNI_NETNS: "/proc/self/ns/net", CNI_IFNAME: "net1", CNI_PATH: "/opt/cni/bin", RDMA_CNI_STATE_DIR: state };
-const deps = productionDeps();
+const funcs = productionFuncs();
 const call = (logLevel: string) => {
   const conf = new TextEncoder().encode(JSON.stringify({ ...JSON.parse(new TextDecoder().decode(stdin)), logLevel }));
   const io: CniIo = { env, readStdin: (max) => conf.subarray(0, max + 1), stdout: () => {}, stderr: sink, report: () => {} };
-  return () => void runCni(io, deps);
+  return () => void runCni(io, funcs);
 };
 // Alternated, so that neither level gets all of the machine's quiet moments (or the JIT's warm-up).
 let warn = 0;

@@ -7,7 +7,7 @@
  * (JavaScriptCore compiles hot code in tiers: a long-running engine runs the later figures).
  */
 import { type CniIo, runCni } from "../src/cni/dispatch.ts";
-import { productionDeps } from "../src/wiring.ts";
+import { productionFuncs } from "../src/wiring.ts";
 import { LinuxNetns } from "../src/netns/netns.ts";
 import { parseDeviceId } from "../src/config/deviceid.ts";
 import { NetlinkRdma } from "../src/rdma/netlink.ts";
@@ -63,8 +63,8 @@ for (let i = 0; i < reps; i++) {
 }
 for (let i = 0; i < 6 * reps; i++) {
   const phase = i < reps ? "first cycles" : i >= 5 * reps ? "after warm-up" : "";
-  const add = () => runCni(io("ADD"), productionDeps());
-  const del = () => runCni(io("DEL"), productionDeps());
+  const add = () => runCni(io("ADD"), productionFuncs());
+  const del = () => runCni(io("DEL"), productionFuncs());
   if (phase === "") {
     add();
     del();

@@ -3,7 +3,7 @@ import * as fs from "./sys/fs.ts";
 import { versionLine } from "./buildinfo.ts";
 import { type CniIo, runCni } from "./cni/dispatch.ts";
 import { KILL_POINTS, testHooksEnabled } from "./plugin/killpoints.ts";
-import { productionDeps } from "./wiring.ts";
+import { productionFuncs } from "./wiring.ts";
 
 function readStdin(max: number): Uint8Array {
   const chunks: Buffer[] = [];
@@ -34,7 +34,7 @@ const write = (fd: number) => (s: string) => fs.writeAllSync(fd, s);
 
 function runPlugin(): number {
   const io: CniIo = { env: process.env, readStdin, stdout: write(1), stderr: write(2) };
-  return runCni(io, productionDeps());
+  return runCni(io, productionFuncs());
 }
 
 /** Subcommands of the same executable; each module is loaded only when asked for. */

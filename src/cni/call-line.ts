@@ -1,13 +1,10 @@
 /**
  * The one log line of each CNI call, at `info`: what was asked (verb, container, interface,
  * network), what it was about (deviceID, RDMA device), how it ended (code: 0 or the CNI error
- * code) and how long it took. The dispatcher fills the facts as the call goes; the one-shot
- * plugin writes the line to its stderr (and logFile), the engine also to its stdout
- * (docs/engine.md, "One line per call").
+ * code) and how long it took. The dispatcher fills the facts as the call goes (the verb tells it
+ * the device, plugin/verbs.ts); the one-shot plugin writes the line to its stderr (and logFile),
+ * the engine also to its stdout (docs/engine.md, "One line per call").
  */
-import type { AttachmentKey, AttachmentRecord, Store } from "../state/store.ts";
-import { sameKey } from "../state/store.ts";
-
 export const CALL_MESSAGE = "call";
 /** An error's message is cut here in the line: the whole of it went to the runtime. */
 export const MAX_ERROR_CHARS = 400;
@@ -40,31 +37,4 @@ export function callLineFields(f: CallFacts): Record<string, unknown> {
   };
   for (const k of Object.keys(fields)) if (fields[k] === undefined) delete fields[k];
   return fields;
-}
-
-/**
- * The call's store, telling `facts` which device the call's own attachment holds whenever its
- * record is read or written: ADD writes it, DEL and CHECK read it. No extra I/O, and the verbs
- * need not know about the line.
- */
-export function noteRecordsOf(store: Store, key: AttachmentKey, facts: CallFacts): Store {
-  const note = (r: AttachmentRecord | undefined) => {
-    if (r && sameKey(r, key)) {
-      facts.deviceId = r.deviceId;
-      facts.rdmaDevice = r.rdmaDevice;
-    }
-    return r;
-  };
-  return {
-    dir: store.dir,
-    get: (k) => note(store.get(k)),
-    put: (r) => {
-      store.put(r);
-      note(r);
-    },
-    remove: (k) => store.remove(k),
-    list: () => store.list(),
-    lockDevice: (id, ms) => store.lockDevice(id, ms),
-    lockAttachment: (k, ms) => store.lockAttachment(k, ms),
-  };
 }

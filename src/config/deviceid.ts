@@ -6,6 +6,12 @@ import { isAuxName, isPciAddress } from "./chars.ts";
 
 export type DeviceId = { kind: "pci"; id: string } | { kind: "aux"; id: string };
 
+/** A deviceID and where it came from (a config field, prevResult, the pod's netdev), for messages. */
+export interface NamedDevice {
+  deviceId: DeviceId;
+  source: string;
+}
+
 // A PCI address's domain is 4 hex digits on most machines, more behind VMD or on some
 // hypervisors; an auxiliary device is named <driver module>.<device kind>.<id> (config/chars.ts).
 

@@ -6,7 +6,7 @@ import { CniError, ErrorCode } from "../errors.ts";
 import { isIdentifier } from "./chars.ts";
 import { isSupported, isWellFormed, SUPPORTED_VERSIONS } from "./version.ts";
 import { LOG_LEVELS, type LogLevel } from "../log.ts";
-import { type DeviceId, isDeviceId, parseDeviceId } from "./deviceid.ts";
+import { type DeviceId, isDeviceId, type NamedDevice, parseDeviceId } from "./deviceid.ts";
 import { type RdmaNameField, rdmaNameProblem } from "./rdma-name.ts";
 
 
@@ -256,7 +256,7 @@ function parseValidAttachments(value: unknown): ValidAttachment[] {
  * The deviceID to use and where it came from: config first, then the pciID of the container
  * interface in a 1.1 prevResult.
  */
-export function deviceIdFor(conf: NetConf, ifName: string): { deviceId: DeviceId; source: string } | undefined {
+export function deviceIdFor(conf: NetConf, ifName: string): NamedDevice | undefined {
   if (conf.deviceId && conf.deviceIdField) return { deviceId: conf.deviceId, source: conf.deviceIdField };
   // Only the container interface (CNI_IFNAME inside a sandbox): a host-side peer's pciID says nothing.
   const iface = conf.prevResult?.interfaces.find((i) => i.name === ifName && i.sandbox !== undefined && i.sandbox !== "");

@@ -1,5 +1,5 @@
 /**
- * Paths taken from the network config (logFile, stateDir) may have been written by a namespace
+ * Paths taken from the network config (logFile, stateDir, runtimeConfig.CNIDeviceInfoFile) may have been written by a namespace
  * user in a NetworkAttachmentDefinition, while the plugin runs as root on the host. They are
  * accepted only below fixed roots and never through a symlink.
  */
@@ -9,6 +9,8 @@ import { hasNulOrLineBreak } from "./chars.ts";
 
 export const STATE_DIR_ROOT = "/run/cni";
 export const LOG_FILE_ROOT = "/var/log";
+/** The device-info spec's directory for CNI device-info files; /var/run is /run on most hosts. */
+export const DEVICE_INFO_ROOTS = ["/var/run/k8s.cni.cncf.io/devinfo/cni", "/run/k8s.cni.cncf.io/devinfo/cni"];
 
 /**
  * Checks that `value` is a normalized absolute path strictly below `root`, and that no existing
@@ -26,6 +28,15 @@ export function confinedPath(field: string, value: string, root: string): string
   if (!value.startsWith(`${root}/`)) throw fail(`${JSON.stringify(value)} must be below ${root}`);
   assertNoSymlinks(field, root, value);
   return value;
+}
+
+/** runtimeConfig.CNIDeviceInfoFile, if it is below one of `roots`. */
+export function deviceInfoPath(file: string, roots: readonly string[]): string {
+  const root = roots.find((r) => file.startsWith(`${r}/`));
+  if (!root) {
+    throw new CniError(ErrorCode.InvalidConfig, `invalid network config: runtimeConfig.CNIDeviceInfoFile must be below ${roots.join(" or ")}`);
+  }
+  return confinedPath("runtimeConfig.CNIDeviceInfoFile", file, root);
 }
 
 /**

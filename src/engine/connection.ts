@@ -6,8 +6,9 @@
  */
 import { threadId } from "node:worker_threads";
 import type { CallFacts } from "../cni/call-line.ts";
-import { type CniIo, type DepsFactory, runCni } from "../cni/dispatch.ts";
+import { type CniIo, runCni } from "../cni/dispatch.ts";
 import type { Logger } from "../log.ts";
+import type { CniFuncs } from "../plugin/verbs.ts";
 import * as us from "../sys/unix-socket.ts";
 import {
   decodeEnv,
@@ -25,8 +26,8 @@ export const REPLY_WRITE_TIMEOUT_MS = 5_000;
 
 /** What every connection of a worker is served with. */
 export interface EngineOptions {
-  /** The plugin each call runs: its dependencies, built per call from the call's own settings. */
-  plugin: DepsFactory;
+  /** The plugin's verbs each call runs (their dependencies are built per call from its own settings). */
+  plugin: CniFuncs;
   log: Logger;
   /** Only peers with this uid are served; 0 in production. */
   allowedUid: number;
@@ -35,7 +36,7 @@ export interface EngineOptions {
 }
 
 /** Runs one CNI call in-process, capturing what the executable would print and its status. */
-export function serveRequest(req: EngineRequest, plugin: DepsFactory): { status: number; stdout: string; stderr: string; facts?: CallFacts } {
+export function serveRequest(req: EngineRequest, plugin: CniFuncs): { status: number; stdout: string; stderr: string; facts?: CallFacts } {
   let stdout = "";
   let stderr = "";
   let facts: CallFacts | undefined;

@@ -12,7 +12,7 @@
  * symbols; a node without RDMA answers it with an error, which the rehearsal ignores.
  */
 import * as fs from "node:fs";
-import type { DepsFactory } from "../cni/dispatch.ts";
+import { type CniFuncs, pluginFuncs } from "../plugin/verbs.ts";
 import type { Netns, NetnsHandle } from "../netns/netns.ts";
 import { KernelError, type NetnsMode, type RdmaDevice, type RdmaKernel } from "../rdma/kernel.ts";
 import type { Links, NetdevParent, VfMac } from "../rdma/links.ts";
@@ -90,9 +90,9 @@ export class StandInNode implements RdmaKernel, Netns, Links {
   }
 }
 
-/** The plugin's dependencies for a rehearsal: stand-ins for kernel and netns, the real store and sysfs code. */
-function rehearsalDeps(node: StandInNode): DepsFactory {
-  return (log, settings) => ({
+/** The verbs over a rehearsal's dependencies: stand-ins for kernel and netns, the real store and sysfs code. */
+function rehearsalFuncs(node: StandInNode): CniFuncs {
+  return pluginFuncs((log, settings) => ({
     kernel: node,
     links: node,
     netns: node,
@@ -101,10 +101,9 @@ function rehearsalDeps(node: StandInNode): DepsFactory {
     lockTimeoutMs: settings.lockTimeoutMs,
     now: () => new Date(),
     openStore: (dir) => new FileStore(dir).init(),
-    deviceInfoRoots: [],
     goStateDir: settings.goStateDir,
     indexCache: new Map(),
-  });
+  }));
 }
 
 /** What a shim would send for `command`, as bytes. */
@@ -131,10 +130,10 @@ function request(command: string, scratch: string): Uint8Array {
 }
 
 /** One call from bytes to bytes, as serveConnection runs it; the CNI status. */
-function rehearseCall(bytes: Uint8Array, deps: DepsFactory): number {
+function rehearseCall(bytes: Uint8Array, funcs: CniFuncs): number {
   const { envLen } = decodeRequestHeader(bytes.subarray(0, REQUEST_HEADER_BYTES));
   const body = bytes.subarray(REQUEST_HEADER_BYTES);
-  const out = serveRequest({ env: decodeEnv(body.subarray(0, envLen)), stdin: body.subarray(envLen) }, deps);
+  const out = serveRequest({ env: decodeEnv(body.subarray(0, envLen)), stdin: body.subarray(envLen) }, funcs);
   const enc = new TextEncoder();
   encodeReply({ status: out.status, stdout: enc.encode(out.stdout), stderr: enc.encode(out.stderr) });
   return out.status;
@@ -164,12 +163,12 @@ export function rehearse(dir: string, limits: Partial<RehearsalLimits> = {}): Re
     const made = fs.mkdtempSync(`${dir}/rehearsal-`);
     scratch = made;
     fs.mkdirSync(`${made}/sys/bus/auxiliary/devices/${DEVICE_ID}/infiniband/${DEVICE.name}`, { recursive: true });
-    const deps = rehearsalDeps(new StandInNode());
+    const funcs = rehearsalFuncs(new StandInNode());
     const add = request("ADD", made);
     const del = request("DEL", made);
     // Each step is one call's worth of work; a real call waiting ends the rehearsal before the next.
-    const steps: (() => number)[] = [readRealKernel, () => rehearseCall(request("VERSION", made), deps)];
-    for (let i = 0; i < cycles; i++) steps.push(() => rehearseCall(add, deps), () => rehearseCall(del, deps));
+    const steps: (() => number)[] = [readRealKernel, () => rehearseCall(request("VERSION", made), funcs)];
+    for (let i = 0; i < cycles; i++) steps.push(() => rehearseCall(add, funcs), () => rehearseCall(del, funcs));
     for (const [i, step] of steps.entries()) {
       if (stop()) {
         interrupted = true;

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { parentPort } from "node:worker_threads";
 import { CALL_MESSAGE, callLineFields } from "../cni/call-line.ts";
 import { StreamLogger } from "../log.ts";
-import { productionDeps } from "../wiring.ts";
+import { productionFuncs } from "../wiring.ts";
 import { threadNetnsGuard } from "./netns-guard.ts";
 import { growWhileServing, type WorkerInit, type WorkerReport } from "./pool.ts";
 import { poolCounters } from "./pool-counters.ts";
@@ -23,7 +23,7 @@ function run(init: WorkerInit, report: (m: WorkerReport) => void): void {
   // Taken here, on this thread, before any call: the netns this thread must be in between calls.
   const guard = threadNetnsGuard(log);
   const exit = serveUntilStopped(
-    { plugin: productionDeps(), log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
+    { plugin: productionFuncs(), log, allowedUid: 0, onCall: (f) => calls.info(CALL_MESSAGE, callLineFields(f)) },
     {
       listenFd: init.listenFd,
       wakeFd: init.wakeFd,

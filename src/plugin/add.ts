@@ -3,28 +3,27 @@
  * note it in the device-info file, mark the record attached, and hand prevResult on. Each of
  * those steps comes with its undo (steps.ts): a failure takes back what the earlier ones did.
  */
-import type { DeviceId } from "../config/deviceid.ts";
-import { deviceIdFor } from "../config/netconf.ts";
+import type { DeviceId, NamedDevice } from "../config/deviceid.ts";
 import { CniError, ErrorCode } from "../errors.ts";
 import type { NetnsHandle } from "../netns/netns.ts";
 import type { RdmaDevice } from "../rdma/kernel.ts";
 import { lookupRdmaDevice } from "../rdma/sysfs.ts";
-import type { AttachmentRecord, DeviceInfoChange, Store } from "../state/store.ts";
+import { addDeviceInfo, type DeviceInfoChange, removeDeviceInfo } from "../state/devinfo.ts";
+import type { AttachmentRecord, Store } from "../state/store.ts";
 import { describeKey, sameKey } from "../state/store.ts";
-import type { PluginDeps, Request } from "./deps.ts";
+import type { AddRequest, PluginDeps } from "./deps.ts";
 import { deviceIdOfPodInterface } from "./device-of-netdev.ts";
-import { addDeviceInfo, deviceInfoPath, removeDeviceInfo } from "./devinfo.ts";
 import { deviceInNetns, hostDevice, listHostDevices, moveBackToHost, moveIntoPod, openPodNetns, requireExclusiveMode } from "./kernel-steps.ts";
 import { killPoint } from "./killpoints.ts";
 import { renameInPod, restoreHostName } from "./rename-steps.ts";
 import { runSteps, type Undo } from "./steps.ts";
 
-export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
-  const named = addTarget(req, deps, deviceIdFor(req.conf, req.env.ifName));
+export function add(req: AddRequest, deps: PluginDeps): Record<string, unknown> {
+  const named = req.add.device && addTarget(req, req.add.device);
   const pod = openPodNetns(deps, req.env.netns, "CNI_NETNS");
   try {
     // Named by neither the config nor prevResult: the device the pod's interface sits on.
-    const target = named ?? addTarget(req, deps, deviceIdOfPodInterface(deps, pod, req.env.ifName, req.conf.prevResult?.raw ?? {}));
+    const target = named ?? addTarget(req, deviceIdOfPodInterface(deps, pod, req.env.ifName, req.add.prevResult.raw));
     const store = req.openStore();
     // Attachment first, device second (as DEL and GC): two ADDs of one attachment naming
     // different devices cannot both move one, since the second sees the first's record here.
@@ -52,7 +51,7 @@ export function add(req: Request, deps: PluginDeps): Record<string, unknown> {
   }
 }
 
-/** What ADD is asked for, checked before anything is opened. */
+/** What ADD is asked for. */
 interface AddTarget {
   deviceId: DeviceId;
   /** Where the deviceID came from, for messages. */
@@ -64,35 +63,22 @@ interface AddTarget {
 }
 
 interface AddContext {
-  req: Request;
+  req: AddRequest;
   deps: PluginDeps;
   store: Store;
   pod: NetnsHandle;
   target: AddTarget;
 }
 
-type Found = { deviceId: DeviceId; source: string };
-
-/** Undefined when `found` is: the deviceID is then asked of the pod's interface. */
-function addTarget(req: Request, deps: PluginDeps, found: Found): AddTarget;
-function addTarget(req: Request, deps: PluginDeps, found: Found | undefined): AddTarget | undefined;
-function addTarget(req: Request, deps: PluginDeps, found: Found | undefined): AddTarget | undefined {
-  const { env, conf } = req;
-  if (!conf.prevResult) {
-    throw new CniError(
-      ErrorCode.InvalidConfig,
-      "invalid network config: prevResult is missing: the rdma plugin must be chained after the plugin that moves the VF's or SF's netdev into the pod (sriov, host-device, ...)",
-    );
-  }
-  const deviceInfoFile = conf.deviceInfoFile ? deviceInfoPath(conf.deviceInfoFile, deps.deviceInfoRoots) : undefined;
-  if (!found) return undefined;
+function addTarget(req: AddRequest, found: NamedDevice): AddTarget {
+  const { env, conf, add } = req;
   const pciAddress = found.deviceId.kind === "pci" ? found.deviceId.id : undefined;
-  const result = resultWithPciId(conf.prevResult.raw, conf.cniVersion, env.ifName, pciAddress);
-  return { deviceId: found.deviceId, source: found.source, pciAddress, deviceInfoFile, result };
+  const result = resultWithPciId(add.prevResult.raw, conf.cniVersion, env.ifName, pciAddress);
+  return { deviceId: found.deviceId, source: found.source, pciAddress, deviceInfoFile: add.deviceInfoFile, result };
 }
 
 /** The attachment's record, if any; read under its lock. One attachment holds one device. */
-function recordOfAttachment(req: Request, store: Store, deviceId: DeviceId): AttachmentRecord | undefined {
+function recordOfAttachment(req: AddRequest, store: Store, deviceId: DeviceId): AttachmentRecord | undefined {
   const existing = store.get(req.key);
   if (existing && existing.deviceId !== deviceId.id) {
     throw new CniError(

@@ -9,7 +9,7 @@ import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { type GoRecord, readGoRecord, removeGoRecord } from "../state/go-state.ts";
 import type { Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
-import { explainMove, sendBackToHost } from "./kernel-steps.ts";
+import { cannotMoveBack, explainMove, sendBackToHost } from "./kernel-steps.ts";
 
 /** True when the Go plugin had a record of this attachment and it is now released. */
 export function releaseGoAttachment(req: Request, store: Store, deps: PluginDeps): boolean {
@@ -58,7 +58,7 @@ function bringGoDeviceHome(record: GoRecord, netnsPath: string, deps: PluginDeps
     try {
       outcome = sendBackToHost(deps, inPod.index, pod);
     } catch (e) {
-      throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${device} (attached by the Go rdma-cni) from netns ${pod.path} back to the host: ${explainMove(e)}`);
+      throw cannotMoveBack(`${device} (attached by the Go rdma-cni)`, pod.path, explainMove(e));
     }
     deps.log.info("RDMA device attached by the Go rdma-cni moved back to the host", { device, deviceId: record.deviceID, outcome });
   } catch (e) {

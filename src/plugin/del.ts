@@ -9,8 +9,8 @@ import { rdmaAbsent, readNetnsMode } from "../rdma/facts.ts";
 import type { AttachmentKey, AttachmentRecord, Store } from "../state/store.ts";
 import type { PluginDeps, Request } from "./deps.ts";
 import { releaseGoAttachment } from "./del-go.ts";
-import { removeDeviceInfo } from "./devinfo.ts";
-import { explainMove, sendBackToHost } from "./kernel-steps.ts";
+import { removeDeviceInfo } from "../state/devinfo.ts";
+import { cannotMoveBack, explainMove, sendBackToHost } from "./kernel-steps.ts";
 import { killPoint } from "./killpoints.ts";
 import { restoreHostName } from "./rename-steps.ts";
 
@@ -116,7 +116,7 @@ function moveOut(record: AttachmentRecord, pod: NetnsHandle, deps: PluginDeps): 
     if (rdmaAbsent(e)) return "the RDMA subsystem is gone";
     // A node rebooted into shared mode: devices are in every netns and never move.
     if (readNetnsMode(deps.kernel).kind === "not-exclusive") return "the RDMA subsystem is in shared mode";
-    throw new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${record.rdmaDevice} from netns ${pod.path} back to the host: ${explainMove(e)}`);
+    throw cannotMoveBack(record.rdmaDevice, pod.path, explainMove(e));
   }
 }
 

@@ -1,4 +1,5 @@
 /** What the plugin's verbs work with: interfaces only, wired by src/wiring.ts or by the tests' fake node. */
+import type { AddInput } from "../config/call.ts";
 import type { CniEnv } from "../config/env.ts";
 import type { NetConf } from "../config/netconf.ts";
 import type { Logger } from "../log.ts";
@@ -16,8 +17,6 @@ export interface PluginDeps {
   log: Logger;
   lockTimeoutMs: number;
   now(): Date;
-  /** Where runtimeConfig.CNIDeviceInfoFile may point (the device-info spec's directory). */
-  deviceInfoRoots: readonly string[];
   /** The Go rdma-cni's records: DEL releases an attachment it made (plugin/del-go.ts). */
   goStateDir: string;
   /** Opens (creating if needed) the record store in a state directory. */
@@ -40,4 +39,9 @@ export interface Request {
    * after its input checks, so a refused call writes nothing.
    */
   openStore(): Store;
+}
+
+/** ADD's request: its device, prevResult and device-info file come resolved with the call. */
+export interface AddRequest extends Request {
+  add: AddInput;
 }

@@ -6,7 +6,7 @@
  * rdma-cni's own way: the MAC of prevResult's one interface among the administrative MACs the
  * node's PFs give their VFs. Both find the VF whose netdev the pod got (docs/migration.md).
  */
-import type { DeviceId } from "../config/deviceid.ts";
+import type { NamedDevice } from "../config/deviceid.ts";
 import { CniError, ErrorCode } from "../errors.ts";
 import { NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { KernelError } from "../rdma/kernel.ts";
@@ -19,9 +19,7 @@ import type { PluginDeps } from "./deps.ts";
 export const DEVICE_ID_REMEDY =
   'set "deviceID" in the network config, let the runtime pass runtimeConfig.deviceID (capability "deviceID", as Multus does with the SR-IOV device plugin), or chain after a plugin whose 1.1.0 result gives the container interface a pciID';
 
-type Found = { deviceId: DeviceId; source: string };
-
-export function deviceIdOfPodInterface(deps: PluginDeps, pod: NetnsHandle, ifName: string, prevResult: Record<string, unknown>): Found {
+export function deviceIdOfPodInterface(deps: PluginDeps, pod: NetnsHandle, ifName: string, prevResult: Record<string, unknown>): NamedDevice {
   const byParent = deviceIdOfParentDevice(deps, pod, ifName);
   if ("deviceId" in byParent) return byParent;
   const byMac = deviceIdOfVfMac(deps, prevResult);
@@ -29,7 +27,7 @@ export function deviceIdOfPodInterface(deps: PluginDeps, pod: NetnsHandle, ifNam
   throw new CniError(ErrorCode.InvalidConfig, `invalid network config: no deviceID for ${ifName}, and ${byParent.why}; nor by MAC: ${byMac.why}: ${DEVICE_ID_REMEDY}`);
 }
 
-function deviceIdOfParentDevice(deps: PluginDeps, pod: NetnsHandle, ifName: string): Found | { why: string } {
+function deviceIdOfParentDevice(deps: PluginDeps, pod: NetnsHandle, ifName: string): NamedDevice | { why: string } {
   let parent: NetdevParent | undefined;
   try {
     parent = deps.netns.inside(pod, () => deps.links.parentOf(ifName));
@@ -48,7 +46,7 @@ function deviceIdOfParentDevice(deps: PluginDeps, pod: NetnsHandle, ifName: stri
 const MAC_CHARS = 17; // aa:bb:cc:dd:ee:ff
 
 /** As the Go plugin: exactly one interface in prevResult, its MAC one VF's administrative MAC. */
-function deviceIdOfVfMac(deps: PluginDeps, prevResult: Record<string, unknown>): Found | { why: string } {
+function deviceIdOfVfMac(deps: PluginDeps, prevResult: Record<string, unknown>): NamedDevice | { why: string } {
   const list = Array.isArray(prevResult.interfaces) ? prevResult.interfaces : [];
   if (list.length !== 1) return { why: `prevResult has ${list.length} interfaces, not one` };
   const raw = (list[0] as Record<string, unknown>).mac;

@@ -106,14 +106,18 @@ export function sendBackToHost(deps: PluginDeps, index: number, pod: NetnsHandle
   });
 }
 
+/** The one wording of a device that could not go home (ADD's undo, DEL, DEL of a Go record). */
+export function cannotMoveBack(device: string, netnsPath: string, why: string): CniError {
+  return new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${device} from netns ${netnsPath} back to the host: ${why}`);
+}
+
 /** Moves `device` from `pod` back to the host, or fails with MoveFailed (ADD's undo). */
 export function moveBackToHost(deps: PluginDeps, device: RdmaDevice, pod: NetnsHandle): void {
-  const failed = (why: string) => new CniError(ErrorCode.MoveFailed, `cannot move RDMA device ${device.name} from netns ${pod.path} back to the host: ${why}`);
   let outcome: string;
   try {
     outcome = sendBackToHost(deps, device.index, pod);
   } catch (e) {
-    throw failed(explainMove(e));
+    throw cannotMoveBack(device.name, pod.path, explainMove(e));
   }
-  if (outcome !== "moved") throw failed("it is not in that netns");
+  if (outcome !== "moved") throw cannotMoveBack(device.name, pod.path, "it is not in that netns");
 }

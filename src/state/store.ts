@@ -14,6 +14,7 @@ import { CniError, ErrorCode } from "../errors.ts";
 import * as fs from "../sys/fs.ts";
 import { O_CLOEXEC, O_NOFOLLOW, O_RDONLY } from "../sys/fs.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import type { DeviceInfoChange } from "./devinfo.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 
 export const RECORD_VERSION = 1;
@@ -36,15 +37,6 @@ export function describeKey(key: AttachmentKey): string {
 
 /** "moving": written before the device is moved (it may be on either side); "attached": moved. */
 export type Phase = "moving" | "attached";
-
-/** What ADD wrote into the runtime's device-info file, so that DEL takes back just that. */
-export interface DeviceInfoChange {
-  file: string;
-  /** ADD created the file. */
-  created: boolean;
-  /** Keys of the "pci" map that ADD added. */
-  added: string[];
-}
 
 export interface AttachmentRecord extends AttachmentKey {
   version: typeof RECORD_VERSION;

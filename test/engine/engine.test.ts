@@ -9,7 +9,7 @@ import * as os from "node:os";
 import { serveRequest } from "../../src/engine/connection.ts";
 import { decodeReply, encodeRequest } from "../../src/engine/protocol.ts";
 import { attachmentKey, FileStore } from "../../src/state/store.ts";
-import { productionDeps } from "../../src/wiring.ts";
+import { productionFuncs } from "../../src/wiring.ts";
 import { buildShim } from "../shim/build.ts";
 
 const BUN = process.execPath;
@@ -173,7 +173,7 @@ describe("rdma engine under signals", () => {
 
 describe("serveRequest", () => {
   test("runs one call in-process and captures stdout, stderr and the status", () => {
-    const r = serveRequest({ env: { CNI_COMMAND: "VERSION" }, stdin: new Uint8Array(0) }, productionDeps());
+    const r = serveRequest({ env: { CNI_COMMAND: "VERSION" }, stdin: new Uint8Array(0) }, productionFuncs());
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).cniVersion).toBe("1.1.0");
   });

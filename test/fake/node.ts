@@ -16,6 +16,7 @@ import { KernelError } from "../../src/rdma/kernel.ts";
 import type { Links, NetdevParent } from "../../src/rdma/links.ts";
 import type { Netns } from "../../src/netns/netns.ts";
 import type { PluginDeps } from "../../src/plugin/deps.ts";
+import { pluginFuncs } from "../../src/plugin/verbs.ts";
 import { type AttachmentRecord, FileStore, type Store } from "../../src/state/store.ts";
 import { FakeNetns, HOST_NS } from "./netns.ts";
 import { FakeRdma } from "./rdma.ts";
@@ -226,7 +227,6 @@ export class FakeNode<N extends Netns = FakeNetns> {
       goStateDir: this.goStateDir,
       now: () => new Date("2026-01-02T03:04:05Z"),
       openStore: (dir) => this.wrapStore(new FileStore(dir).init()),
-      deviceInfoRoots: [this.devinfoRoot],
       indexCache: this.indexCache,
     };
   }
@@ -257,7 +257,7 @@ export class FakeNode<N extends Netns = FakeNetns> {
         stderr += s;
       },
     };
-    const code = runCni(io, (log) => this.pluginDeps(log));
+    const code = runCni(io, pluginFuncs((log) => this.pluginDeps(log)), [this.devinfoRoot]);
     let json: Record<string, unknown> | undefined;
     try {
       json = JSON.parse(stdout);

@@ -2,28 +2,25 @@
  * The CNI device-info file (k8snetworkplumbingwg device-info spec v1.1.0): tells the workload,
  * through Multus's network-status annotation, which RDMA device it got. ADD adds `rdma-device`
  * (and `pci-address` when missing) to the file, keeping what earlier plugins wrote; DEL takes
- * back only what ADD added.
+ * back only what ADD added, as the attachment's record remembers it (DeviceInfoChange). The path
+ * comes checked: the call's resolution confines it below the spec's directory (config/paths.ts).
  */
 import { CniError, ErrorCode } from "../errors.ts";
-import { confinedPath } from "../config/paths.ts";
-import { writeFileAtomic } from "../state/atomic.ts";
-import type { DeviceInfoChange } from "../state/store.ts";
 import * as fs from "../sys/fs.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 export const DEVICE_INFO_VERSION = "1.1.0";
-/** The spec's directory for CNI device-info files; /var/run is /run on most hosts. */
-export const DEVICE_INFO_ROOTS = ["/var/run/k8s.cni.cncf.io/devinfo/cni", "/run/k8s.cni.cncf.io/devinfo/cni"];
 const MAX_BYTES = 64 * 1024;
 
 type Json = Record<string, unknown>;
 
-/** The file path, if it is below one of the roots (it may come from a user-written config). */
-export function deviceInfoPath(file: string, roots: readonly string[]): string {
-  const root = roots.find((r) => file.startsWith(`${r}/`));
-  if (!root) {
-    throw new CniError(ErrorCode.InvalidConfig, `invalid network config: runtimeConfig.CNIDeviceInfoFile must be below ${roots.join(" or ")}`);
-  }
-  return confinedPath("runtimeConfig.CNIDeviceInfoFile", file, root);
+/** What ADD wrote into the runtime's device-info file, so that DEL takes back just that. */
+export interface DeviceInfoChange {
+  file: string;
+  /** ADD created the file. */
+  created: boolean;
+  /** Keys of the "pci" map that ADD added. */
+  added: string[];
 }
 
 function read(file: string): Json | undefined {
