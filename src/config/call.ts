@@ -9,7 +9,7 @@ import { asCniError, CniError, ErrorCode } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
 import type { NamedDevice } from "./deviceid.ts";
 import { argsDebug, argsRdmaDeviceName, type CniEnv, type Command, parseCommand, parseEnv } from "./env.ts";
-import { DEFAULT_STATE_DIR, MAX_STDIN_BYTES, readSettings, type Settings } from "./input.ts";
+import { DEFAULT_STATE_DIR, MAX_STDIN_BYTES, readSettings, type Settings } from "./settings.ts";
 import { decodeJsonObject, deviceIdFor, type NetConf, type PrevResult, parseCniVersion, parseNetConf } from "./netconf.ts";
 import { confinedPath, DEVICE_INFO_ROOTS, deviceInfoPath, LOG_FILE_ROOT, STATE_DIR_ROOT } from "./paths.ts";
 import { atLeast, LATEST_VERSION, SUPPORTED_VERSIONS } from "./version.ts";

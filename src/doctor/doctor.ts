@@ -4,7 +4,7 @@
  * The installer logs the same report: it calls doctorReport(defaultDoctorDeps()) and renderText.
  */
 import * as fs from "node:fs";
-import { DEFAULT_STATE_DIR, readSettings } from "../config/input.ts";
+import { DEFAULT_STATE_DIR, readSettings } from "../config/settings.ts";
 import { LinuxNetns } from "../netns/netns.ts";
 import { NetlinkRdma } from "../rdma/netlink.ts";
 import { tryLockFile } from "./locks.ts";

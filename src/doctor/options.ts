@@ -1,6 +1,6 @@
 /** The `rdma doctor` command line: pure, so every flag and every mistake is unit-testable. */
 import { readFlags } from "../cli-args.ts";
-import { DEFAULT_STATE_DIR, DEFAULT_SYSFS_ROOT, readSettings } from "../config/input.ts";
+import { DEFAULT_STATE_DIR, DEFAULT_SYSFS_ROOT, readSettings } from "../config/settings.ts";
 
 export interface DoctorOptions {
   stateDir: string;

@@ -4,7 +4,7 @@
  *   reply    "RCR1" status stdoutLen stderrLen  stdout  stderr
  * shim/rdma-shim.c is the other side; docs/engine.md says why each limit is what it is.
  */
-import { MAX_STDIN_BYTES } from "../config/input.ts";
+import { MAX_STDIN_BYTES } from "../config/settings.ts";
 
 export const REQUEST_MAGIC = "RCQ1";
 export const REPLY_MAGIC = "RCR1";

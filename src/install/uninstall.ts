@@ -7,7 +7,7 @@
  * plugin installed (exit 1): our DEL is then the only one that knows it.
  */
 import * as fs from "node:fs";
-import { readSettings } from "../config/input.ts";
+import { readSettings } from "../config/settings.ts";
 import type { Logger } from "../log.ts";
 import { LinuxNetns } from "../netns/netns.ts";
 import { NetlinkRdma } from "../rdma/netlink.ts";

@@ -4,7 +4,7 @@
  * opened only when the verb asks for it; the dispatcher knows none of them.
  */
 import type { AddCall, ResolvedCall } from "../config/call.ts";
-import type { Settings } from "../config/input.ts";
+import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../log.ts";
 import { KernelError } from "../rdma/kernel.ts";
 import { type AttachmentKey, type AttachmentRecord, attachmentKey, sameKey, type Store } from "../state/store.ts";
