@@ -5,7 +5,7 @@
  * (`rdma engine --idle-exit-ms`), and the next call starts it again (docs/podman.md).
  * deployment/systemd/ holds the units as written for /opt/cni/bin (test/install keeps it so).
  */
-import { DEFAULT_ENGINE_SOCKET } from "../engine/main.ts";
+import { DEFAULT_ENGINE_SOCKET } from "../engine/defaults.ts";
 import type { Logger } from "../log.ts";
 import { writeFileAtomic } from "../state/atomic.ts";
 import { describeErrno, InstallError } from "./errors.ts";
