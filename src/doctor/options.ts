@@ -8,7 +8,7 @@ export interface DoctorOptions {
   json: boolean;
 }
 
-export type ParsedDoctorArgs = { help: true } | { help: false; options: DoctorOptions } | { error: string };
+type ParsedDoctorArgs = { help: true } | { help: false; options: DoctorOptions } | { error: string };
 
 export const DOCTOR_USAGE = `usage: rdma doctor [--json] [--state-dir DIR] [--sysfs-root DIR]
   reports the node as the plugin sees it: kernel, RDMA subsystem and netns mode, every RDMA

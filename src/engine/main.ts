@@ -56,7 +56,7 @@ interface Args {
   idleExitMs: number | undefined;
 }
 
-export type ParsedEngineArgs = { help: true } | { help: false; options: Args } | { error: string };
+type ParsedEngineArgs = { help: true } | { help: false; options: Args } | { error: string };
 
 const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
 const LEVEL_NAMES = "error, warn, info or debug";

@@ -45,7 +45,7 @@ export function growWhileServing(spare: number): number {
   return Math.max(1, spare - 1);
 }
 
-export interface PoolOptions {
+interface PoolOptions {
   socketPath: string;
   listenFd: number;
   workerUrl: URL | string;

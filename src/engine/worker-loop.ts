@@ -8,7 +8,7 @@ import * as us from "../sys/unix-socket.ts";
 import { type EngineOptions, serveConnection } from "./connection.ts";
 import { countBusy, countIdle, type PoolCounters, tryRetire } from "./pool-counters.ts";
 
-export interface WorkerLoopOptions {
+interface WorkerLoopOptions {
   listenFd: number;
   /** Readable (or hung up) once the engine drains: serve what is queued, then leave. */
   wakeFd: number;

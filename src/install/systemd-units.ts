@@ -12,9 +12,9 @@ import { describeErrno, InstallError } from "./errors.ts";
 import { ENGINE_NAME } from "./options.ts";
 
 /** The engine stops after this long without a call; starting it again costs one call ~0.5 s. */
-export const UNIT_IDLE_EXIT_MS = 300_000;
+const UNIT_IDLE_EXIT_MS = 300_000;
 
-export interface SystemdUnit {
+interface SystemdUnit {
   name: string;
   text: string;
 }

@@ -17,7 +17,7 @@ import { handOverToGoPlugin, type HandoverSummary } from "./handover.ts";
 import { ENGINE_NAME, INSTALLED_NAME } from "./options.ts";
 
 /** Both of our executables hold this name (the shim reads it, the engine sets it); the Go plugin's does not. */
-export const OUR_MARKER = "RDMA_CNI_ENGINE_SOCKET";
+const OUR_MARKER = "RDMA_CNI_ENGINE_SOCKET";
 
 /**
  * With `waitReplaced`, our plugin keeps serving until the Go plugin's DaemonSet copies its `rdma`

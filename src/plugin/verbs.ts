@@ -33,7 +33,7 @@ export interface CniFuncs {
 }
 
 /** The plugin's dependencies for one call, given its logger and its RDMA_CNI_* settings. */
-export type DepsFactory = (log: Logger, settings: Settings) => PluginDeps;
+type DepsFactory = (log: Logger, settings: Settings) => PluginDeps;
 
 /** The verbs over the dependencies `makeDeps` builds for each call. */
 export function pluginFuncs(makeDeps: DepsFactory): CniFuncs {
