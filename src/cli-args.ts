@@ -9,15 +9,15 @@
 import { parseArgs } from "node:util";
 
 /** A flag by its long name without the dashes: a switch, or one that takes a value (what it needs). */
-export type FlagSpecs = Record<string, "switch" | { needs: string }>;
+type FlagSpecs = Record<string, "switch" | { needs: string }>;
 
 /** One flag as given, in command-line order; a switch's value is "". */
-export interface GivenFlag<Name extends string> {
+interface GivenFlag<Name extends string> {
   name: Name;
   value: string;
 }
 
-export type ReadFlags<Name extends string> = { help: true } | { help: false; given: GivenFlag<Name>[] } | { error: string };
+type ReadFlags<Name extends string> = { help: true } | { help: false; given: GivenFlag<Name>[] } | { error: string };
 
 export function readFlags<Specs extends FlagSpecs>(argv: readonly string[], specs: Specs): ReadFlags<keyof Specs & string> {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };

@@ -9,7 +9,7 @@ import { asCniError, CniError, ErrorCode } from "../errors.ts";
 import type { LogLevel } from "../log.ts";
 import type { NamedDevice } from "./deviceid.ts";
 import { argsDebug, argsRdmaDeviceName, type CniEnv, type Command, parseCommand, parseEnv } from "./env.ts";
-import { DEFAULT_STATE_DIR, MAX_STDIN_BYTES, readSettings, type Settings } from "./input.ts";
+import { DEFAULT_STATE_DIR, MAX_STDIN_BYTES, readSettings, type Settings } from "./settings.ts";
 import { decodeJsonObject, deviceIdFor, type NetConf, type PrevResult, parseCniVersion, parseNetConf } from "./netconf.ts";
 import { confinedPath, DEVICE_INFO_ROOTS, deviceInfoPath, LOG_FILE_ROOT, STATE_DIR_ROOT } from "./paths.ts";
 import { atLeast, LATEST_VERSION, SUPPORTED_VERSIONS } from "./version.ts";
@@ -17,7 +17,7 @@ import { atLeast, LATEST_VERSION, SUPPORTED_VERSIONS } from "./version.ts";
 type Vars = Record<string, string | undefined>;
 
 /** The verbs that act on a config (VERSION needs none). */
-export type Verb = Exclude<Command, "VERSION">;
+type Verb = Exclude<Command, "VERSION">;
 
 /** What every verb gets, and what the dispatcher logs the call with. */
 export interface CallInput {
@@ -45,7 +45,7 @@ interface Resolved extends CallInput {
 }
 
 export type AddCall = Resolved & { verb: "ADD"; add: AddInput };
-export type OtherCall = Resolved & { verb: Exclude<Verb, "ADD"> };
+type OtherCall = Resolved & { verb: Exclude<Verb, "ADD"> };
 /** A call that passed every input check: the verb runs it. */
 export type ResolvedCall = AddCall | OtherCall;
 

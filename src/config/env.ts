@@ -3,7 +3,7 @@ import { CniError, ErrorCode } from "../errors.ts";
 import { hasIfNameForbidden, hasNulOrLineBreak, isIdentifier } from "./chars.ts";
 import { rdmaNameProblem } from "./rdma-name.ts";
 
-export const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;
+const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CniEnv {
@@ -17,9 +17,9 @@ export interface CniEnv {
 }
 
 // Spec: the container ID is non-empty, alphanumeric plus underscore, dot and hyphen (isIdentifier).
-export const MAX_CONTAINER_ID = 1024;
+const MAX_CONTAINER_ID = 1024;
 // Linux IFNAMSIZ is 16 including the NUL.
-export const MAX_IFNAME_BYTES = 15;
+const MAX_IFNAME_BYTES = 15;
 const MAX_PATH = 4096;
 const MAX_ARGS = 64 * 1024;
 
@@ -45,7 +45,7 @@ export function parseCommand(env: Record<string, string | undefined>): Command {
   return command as Command;
 }
 
-export function validateInterfaceName(name: string): string | undefined {
+function validateInterfaceName(name: string): string | undefined {
   if (name === "") return "is empty";
   if (Buffer.byteLength(name) > MAX_IFNAME_BYTES) return `is longer than ${MAX_IFNAME_BYTES} bytes`;
   if (name === "." || name === "..") return `must not be ${JSON.stringify(name)}`;
@@ -53,7 +53,7 @@ export function validateInterfaceName(name: string): string | undefined {
   return undefined;
 }
 
-export function validateContainerId(id: string): string | undefined {
+function validateContainerId(id: string): string | undefined {
   if (id === "") return "is empty";
   if (id.length > MAX_CONTAINER_ID) return `is longer than ${MAX_CONTAINER_ID} characters`;
   if (!isIdentifier(id)) return "must be letters, digits, '_', '.' and '-', starting with a letter or digit";

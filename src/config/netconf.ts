@@ -24,7 +24,7 @@ export interface PrevResult {
   interfaces: ResultInterface[];
 }
 
-export interface ValidAttachment {
+interface ValidAttachment {
   containerID: string;
   ifname: string;
 }
@@ -182,7 +182,7 @@ export function parseNetConf(obj: Json, cniVersion: string = parseCniVersion(obj
   return conf;
 }
 
-export function parsePrevResult(value: unknown, cniVersion: string): PrevResult {
+function parsePrevResult(value: unknown, cniVersion: string): PrevResult {
   if (!isObject(value)) throw configError("prevResult", `must be an object, got ${typeName(value)}`);
   // As the reference library (pkg/version ParsePrevResult) reads it: a prevResult without a
   // version is taken to be of the config's; ...
@@ -235,7 +235,7 @@ const RESULT_FORMATS: readonly (readonly string[])[] = [
 ];
 
 /** The result versions a config of `cniVersion` can read as its prevResult (its own among them). */
-export function resultFormat(cniVersion: string): readonly string[] {
+function resultFormat(cniVersion: string): readonly string[] {
   return RESULT_FORMATS.find((f) => f.includes(cniVersion)) ?? [cniVersion];
 }
 

@@ -50,7 +50,7 @@ function isNormalized(value: string): boolean {
 }
 
 /** Walks every existing component of `target` below `root`; a symlink anywhere is refused. */
-export function assertNoSymlinks(field: string, root: string, target: string): void {
+function assertNoSymlinks(field: string, root: string, target: string): void {
   if (target !== root && !target.startsWith(`${root}/`)) throw new Error(`${target} is not below ${root}`);
   const rel = target.slice(root.length).split("/").filter(Boolean);
   let cur = root;

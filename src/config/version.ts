@@ -13,7 +13,7 @@ export function isWellFormed(version: string): boolean {
 }
 
 /** Compares two well-formed versions: negative, zero or positive. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
   for (let i = 0; i < 3; i++) {

@@ -4,7 +4,7 @@
  * The installer logs the same report: it calls doctorReport(defaultDoctorDeps()) and renderText.
  */
 import * as fs from "node:fs";
-import { DEFAULT_STATE_DIR, readSettings } from "../config/input.ts";
+import { DEFAULT_STATE_DIR, readSettings } from "../config/settings.ts";
 import { LinuxNetns } from "../netns/netns.ts";
 import { NetlinkRdma } from "../rdma/netlink.ts";
 import { tryLockFile } from "./locks.ts";
@@ -12,9 +12,7 @@ import { DOCTOR_USAGE, type DoctorOptions, parseDoctorArgs } from "./options.ts"
 import { renderJson, renderText } from "./render.ts";
 import { type DoctorDeps, doctorReport } from "./report.ts";
 
-export type { Finding, FindingId, Severity } from "./findings.ts";
-export type { DoctorDeps, Report } from "./report.ts";
-export { doctorReport, renderJson, renderText };
+export { doctorReport, renderText };
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;

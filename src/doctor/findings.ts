@@ -5,7 +5,7 @@
  * docs/doctor.md lists the same ids; a test keeps the two in step.
  */
 
-export type Severity = "info" | "warning" | "error";
+type Severity = "info" | "warning" | "error";
 
 export const FINDINGS = {
   "rdma-absent": { severity: "error", title: "the node has no RDMA subsystem (RDMA netlink does not answer)" },
@@ -29,7 +29,7 @@ export const FINDINGS = {
   "lock-unreadable": { severity: "warning", title: "a lock file cannot be opened or probed" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
-export type FindingId = keyof typeof FINDINGS;
+type FindingId = keyof typeof FINDINGS;
 
 export interface Finding {
   id: FindingId;

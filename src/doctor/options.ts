@@ -1,6 +1,6 @@
 /** The `rdma doctor` command line: pure, so every flag and every mistake is unit-testable. */
 import { readFlags } from "../cli-args.ts";
-import { DEFAULT_STATE_DIR, DEFAULT_SYSFS_ROOT, readSettings } from "../config/input.ts";
+import { DEFAULT_STATE_DIR, DEFAULT_SYSFS_ROOT, readSettings } from "../config/settings.ts";
 
 export interface DoctorOptions {
   stateDir: string;
@@ -8,7 +8,7 @@ export interface DoctorOptions {
   json: boolean;
 }
 
-export type ParsedDoctorArgs = { help: true } | { help: false; options: DoctorOptions } | { error: string };
+type ParsedDoctorArgs = { help: true } | { help: false; options: DoctorOptions } | { error: string };
 
 export const DOCTOR_USAGE = `usage: rdma doctor [--json] [--state-dir DIR] [--sysfs-root DIR]
   reports the node as the plugin sees it: kernel, RDMA subsystem and netns mode, every RDMA

@@ -32,7 +32,7 @@ export interface DoctorDeps {
   now: () => Date;
 }
 
-export interface AttachmentRef {
+interface AttachmentRef {
   network: string;
   containerId: string;
   ifName: string;
@@ -46,7 +46,7 @@ export interface AttachmentRef {
  * record's netns could not be looked into. moving: its record is in phase moving (a call is
  * working on it, or one died halfway; the findings say which).
  */
-export type DeviceState = "free" | "attached" | "returned" | "misplaced" | "missing" | "unverified" | "moving";
+type DeviceState = "free" | "attached" | "returned" | "misplaced" | "missing" | "unverified" | "moving";
 
 export interface DeviceEntry {
   name: string;
@@ -60,9 +60,9 @@ export interface DeviceEntry {
 }
 
 /** What checking a record found. */
-export type RecordCheck = "in-netns" | "netns-gone" | "netns-invalid" | "device-missing" | "on-host" | "unverified";
+type RecordCheck = "in-netns" | "netns-gone" | "netns-invalid" | "device-missing" | "on-host" | "unverified";
 
-export interface AttachmentEntry extends AttachmentRef {
+interface AttachmentEntry extends AttachmentRef {
   file: string;
   deviceId: string;
   rdmaDevice: string;
@@ -76,7 +76,7 @@ export interface AttachmentEntry extends AttachmentRef {
   seenAs: string | null;
 }
 
-export interface LockEntry {
+interface LockEntry {
   file: string;
   /** A device's lock, or an attachment's (held only during a call). */
   kind: "device" | "attachment";

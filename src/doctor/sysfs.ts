@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDeviceId } from "../config/deviceid.ts";
 
-export type ParentBus = "pci" | "auxiliary" | "unknown";
+type ParentBus = "pci" | "auxiliary" | "unknown";
 
 export interface DeviceParent {
   bus: ParentBus;

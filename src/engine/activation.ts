@@ -9,9 +9,9 @@ import * as fs from "node:fs";
 import * as us from "../sys/unix-socket.ts";
 
 /** sd_listen_fds(3)'s SD_LISTEN_FDS_START. */
-export const LISTEN_FDS_START = 3;
+const LISTEN_FDS_START = 3;
 
-export type PassedListener = { passed: false } | { passed: true; fd: number } | { error: string };
+type PassedListener = { passed: false } | { passed: true; fd: number } | { error: string };
 
 const DIGITS = /^[0-9]+$/;
 

@@ -20,9 +20,9 @@ import {
 } from "./protocol.ts";
 
 /** How long a connected shim may take to send its request (it has it in memory already). */
-export const REQUEST_READ_TIMEOUT_MS = 5_000;
+const REQUEST_READ_TIMEOUT_MS = 5_000;
 /** How long the engine tries to hand an answer to a shim that does not read it. */
-export const REPLY_WRITE_TIMEOUT_MS = 5_000;
+const REPLY_WRITE_TIMEOUT_MS = 5_000;
 
 /** What every connection of a worker is served with. */
 export interface EngineOptions {
@@ -58,7 +58,7 @@ export function serveRequest(req: EngineRequest, plugin: CniFuncs): { status: nu
 }
 
 /** Reads one request from a connection; undefined when the peer sent nothing at all. */
-export function readRequest(fd: number, deadline: number): EngineRequest | undefined {
+function readRequest(fd: number, deadline: number): EngineRequest | undefined {
   const header = us.readExactly(fd, REQUEST_HEADER_BYTES, deadline);
   if (header.length === 0) return undefined;
   if (header.length < REQUEST_HEADER_BYTES) throw new ProtocolError("request ends inside its header");

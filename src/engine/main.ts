@@ -10,16 +10,11 @@ import { type LogLevel, StreamLogger } from "../log.ts";
 import * as sys from "../sys/libc.ts";
 import { adoptPassedListener, forgetListenEnv, passedListener, tightenSocketNode } from "./activation.ts";
 import { DEFAULT_CHECK_TIMEOUT_MS, checkEngine } from "./check.ts";
+import { DEFAULT_ENGINE_SOCKET, DEFAULT_MAX_WORKERS } from "./defaults.ts";
 import { exitWhenIdle } from "./idle-exit.ts";
 import { bindEngineSocket, prepareSocketDir } from "./listener.ts";
 import { WorkerPool } from "./pool.ts";
 
-export const DEFAULT_ENGINE_SOCKET = "/run/rdma-cni/engine.sock";
-/**
- * Threads serving calls at most; more calls wait in the listen backlog. Each busy thread costs
- * about 3.3 MiB: the DaemonSet's memory limit is 80 MiB + 4 MiB per thread (docs/deploy.md).
- */
-export const DEFAULT_MAX_WORKERS = 16;
 /** Idle threads kept ready (and started ahead of need while calls arrive). */
 const SPARE_WORKERS = 4;
 /** A thread idle this long may end: one per this time, down to the spare ones. */
@@ -61,7 +56,7 @@ interface Args {
   idleExitMs: number | undefined;
 }
 
-export type ParsedEngineArgs = { help: true } | { help: false; options: Args } | { error: string };
+type ParsedEngineArgs = { help: true } | { help: false; options: Args } | { error: string };
 
 const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
 const LEVEL_NAMES = "error, warn, info or debug";

@@ -9,9 +9,9 @@ import { LinuxNetns } from "../netns/netns.ts";
 import * as sys from "../sys/libc.ts";
 
 /** Where a worker thread stands with its network namespace after a call. */
-export type GuardVerdict = "home" | "restored" | "stuck";
+type GuardVerdict = "home" | "restored" | "stuck";
 
-export interface NetnsGuardOps {
+interface NetnsGuardOps {
   /** Inode of the thread's current netns (/proc/thread-self/ns/net). */
   currentInode(): number;
   /** Enters the home netns (setns); throws on failure. */

@@ -14,6 +14,21 @@ export function poolCounters(shared: SharedArrayBuffer): PoolCounters {
   return { idle: new Int32Array(shared, 0, 1), lastRetiredMs: new BigInt64Array(shared, 8, 1) };
 }
 
+/** This thread waits for a connection again (or for the first time). */
+export function countIdle(c: PoolCounters): void {
+  Atomics.add(c.idle, 0, 1);
+}
+
+/** This thread stops waiting (it took a connection, or it leaves); how many stay idle. */
+export function countBusy(c: PoolCounters): number {
+  return Atomics.sub(c.idle, 0, 1) - 1;
+}
+
+/** How many threads wait for a connection now. */
+export function idleCount(c: PoolCounters): number {
+  return Atomics.load(c.idle, 0);
+}
+
 /** Leaves the idle count by one if more than `keep` would remain; false if this worker must stay. */
 function tryLeaveIdle(idle: Int32Array, keep: number): boolean {
   for (;;) {

@@ -14,7 +14,7 @@
  */
 import type { Logger, LogLevel } from "../log.ts";
 import * as us from "../sys/unix-socket.ts";
-import { POOL_COUNTERS_BYTES, type PoolCounters, poolCounters } from "./pool-counters.ts";
+import { idleCount, POOL_COUNTERS_BYTES, type PoolCounters, poolCounters } from "./pool-counters.ts";
 import type { WorkerExit } from "./worker-loop.ts";
 
 /** The one message a worker gets, right after it starts. */
@@ -45,7 +45,7 @@ export function growWhileServing(spare: number): number {
   return Math.max(1, spare - 1);
 }
 
-export interface PoolOptions {
+interface PoolOptions {
   socketPath: string;
   listenFd: number;
   workerUrl: URL | string;
@@ -98,7 +98,7 @@ export class WorkerPool {
 
   /** Calls taken so far, and whether every worker waits for one (the idle exit, idle-exit.ts). */
   activity(): { taken: number; quiet: boolean } {
-    return { taken: this.taken, quiet: this.starting === 0 && Atomics.load(this.counters.idle, 0) === this.workers.size };
+    return { taken: this.taken, quiet: this.starting === 0 && idleCount(this.counters) === this.workers.size };
   }
 
   /**
@@ -130,7 +130,7 @@ export class WorkerPool {
    */
   private topUp(want = growWhileServing(this.opts.spare)): void {
     const { maxWorkers } = this.opts;
-    while (!this.draining && this.workers.size < maxWorkers && Atomics.load(this.counters.idle, 0) + this.starting < want) this.spawn(false);
+    while (!this.draining && this.workers.size < maxWorkers && idleCount(this.counters) + this.starting < want) this.spawn(false);
   }
 
   private spawn(rehearse: boolean): void {

@@ -4,24 +4,24 @@
  *   reply    "RCR1" status stdoutLen stderrLen  stdout  stderr
  * shim/rdma-shim.c is the other side; docs/engine.md says why each limit is what it is.
  */
-import { MAX_STDIN_BYTES } from "../config/input.ts";
+import { MAX_STDIN_BYTES } from "../config/settings.ts";
 
-export const REQUEST_MAGIC = "RCQ1";
-export const REPLY_MAGIC = "RCR1";
+const REQUEST_MAGIC = "RCQ1";
+const REPLY_MAGIC = "RCR1";
 export const REQUEST_HEADER_BYTES = 12;
-export const REPLY_HEADER_BYTES = 16;
+const REPLY_HEADER_BYTES = 16;
 /** One byte more than the plugin's limit reaches the plugin, which turns it into the CNI error. */
 export const MAX_REQUEST_STDIN = MAX_STDIN_BYTES + 1;
 export const MAX_REQUEST_ENV = 256 * 1024;
-export const MAX_REPLY_STDOUT = 8 * 1024 * 1024;
-export const MAX_REPLY_STDERR = 1024 * 1024;
+const MAX_REPLY_STDOUT = 8 * 1024 * 1024;
+const MAX_REPLY_STDERR = 1024 * 1024;
 
 export interface EngineRequest {
   env: Record<string, string>;
   stdin: Uint8Array;
 }
 
-export interface EngineReply {
+interface EngineReply {
   status: number;
   stdout: Uint8Array;
   stderr: Uint8Array;
@@ -32,7 +32,7 @@ export class ProtocolError extends Error {
 }
 
 /** Only what the shim forwards: the runtime's CNI_* variables and this plugin's RDMA_CNI_* settings. */
-export function forwardedVariable(name: string): boolean {
+function forwardedVariable(name: string): boolean {
   return name.startsWith("CNI_") || name.startsWith("RDMA_CNI_");
 }
 

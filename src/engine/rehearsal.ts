@@ -22,10 +22,10 @@ import { serveRequest } from "./connection.ts";
 import { decodeEnv, decodeRequestHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES } from "./protocol.ts";
 
 /** ADD+DEL cycles a rehearsal runs at most, and the wall time it may take. */
-export const REHEARSAL_CYCLES = 30;
-export const REHEARSAL_MAX_MS = 3_000;
+const REHEARSAL_CYCLES = 30;
+const REHEARSAL_MAX_MS = 3_000;
 
-export interface RehearsalLimits {
+interface RehearsalLimits {
   cycles: number;
   maxMs: number;
   /** Checked between cycles: a real call waiting ends the rehearsal, so no pod waits for it. */
@@ -139,7 +139,7 @@ function rehearseCall(bytes: Uint8Array, funcs: CniFuncs): number {
   return out.status;
 }
 
-export interface RehearsalResult {
+interface RehearsalResult {
   cycles: number;
   ms: number;
   /** A real call came before the rehearsal was done. */

@@ -6,9 +6,9 @@
  */
 import * as us from "../sys/unix-socket.ts";
 import { type EngineOptions, serveConnection } from "./connection.ts";
-import { type PoolCounters, tryRetire } from "./pool-counters.ts";
+import { countBusy, countIdle, type PoolCounters, tryRetire } from "./pool-counters.ts";
 
-export interface WorkerLoopOptions {
+interface WorkerLoopOptions {
   listenFd: number;
   /** Readable (or hung up) once the engine drains: serve what is queued, then leave. */
   wakeFd: number;
@@ -37,7 +37,7 @@ export type WorkerExit = "drained" | "retired" | "stuck";
 export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions): WorkerExit {
   // Registered first: the kernel offers a connection to the listener's waiters in this order.
   const waiter = us.connectionWaiter(loop.listenFd, loop.wakeFd);
-  const idle = loop.counters.idle;
+  const counters = loop.counters;
   let counted = false;
   const serveOne = (fd: number): boolean => {
     serveConnection(fd, opts);
@@ -45,7 +45,7 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
   };
   try {
     loop.prepare?.(() => us.connectionWaiting(loop.listenFd));
-    Atomics.add(idle, 0, 1);
+    countIdle(counters);
     counted = true;
     loop.onReady();
     let idleSince = Date.now();
@@ -53,7 +53,7 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
       const left = idleSince + loop.idleMs - Date.now();
       const event = left > 0 ? waiter.wait(left) : "timeout";
       if (event === "wake") {
-        Atomics.sub(idle, 0, 1);
+        countBusy(counters);
         counted = false;
         // The listener is shut down: connect() is refused now, but what the backlog holds was sent
         // by shims waiting for an answer; every worker takes from it until it is empty.
@@ -64,7 +64,7 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
       }
       if (event === "timeout") {
         if (Date.now() - idleSince < loop.idleMs) continue; // a signal cut the wait short
-        if (tryRetire(loop.counters, loop.keepIdle, Date.now(), loop.idleMs)) {
+        if (tryRetire(counters, loop.keepIdle, Date.now(), loop.idleMs)) {
           counted = false;
           return "retired";
         }
@@ -73,16 +73,16 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
       }
       const fd = us.acceptNow(loop.listenFd);
       if (fd === undefined) continue; // another worker was faster (a connection a busy thread's waiter still saw)
-      const idleLeft = Atomics.sub(idle, 0, 1) - 1;
+      const idleLeft = countBusy(counters);
       counted = false;
       loop.onBusy(idleLeft);
       if (!serveOne(fd)) return "stuck";
-      Atomics.add(idle, 0, 1);
+      countIdle(counters);
       counted = true;
       idleSince = Date.now();
     }
   } finally {
     waiter.close();
-    if (counted) Atomics.sub(idle, 0, 1);
+    if (counted) countBusy(counters);
   }
 }

@@ -12,7 +12,7 @@ import { describeErrno, errnoCode, InstallError } from "./errors.ts";
 const CHUNK_BYTES = 1024 * 1024;
 const EXECUTABLE_MODE = 0o755;
 
-export interface AtomicInstall {
+interface AtomicInstall {
   source: string;
   dir: string;
   name: string;

@@ -11,7 +11,7 @@ export interface SummaryReport {
   findings: readonly { id: string }[];
 }
 
-export interface DoctorSummarySource<R extends SummaryReport> {
+interface DoctorSummarySource<R extends SummaryReport> {
   report: () => R;
   render: (report: R) => string;
 }

@@ -11,7 +11,7 @@ import type { RdmaKernel } from "../rdma/kernel.ts";
 import { GO_RECORD_VERSION, goRecordPath, readGoRecord, writeGoRecord } from "../state/go-state.ts";
 import { type AttachmentRecord, describeKey, type Store } from "../state/store.ts";
 
-export interface HandoverDeps {
+interface HandoverDeps {
   store: Store;
   goStateDir: string;
   kernel: RdmaKernel;

@@ -5,16 +5,16 @@
  * (`rdma engine --idle-exit-ms`), and the next call starts it again (docs/podman.md).
  * deployment/systemd/ holds the units as written for /opt/cni/bin (test/install keeps it so).
  */
-import { DEFAULT_ENGINE_SOCKET } from "../engine/main.ts";
+import { DEFAULT_ENGINE_SOCKET } from "../engine/defaults.ts";
 import type { Logger } from "../log.ts";
 import { writeFileAtomic } from "../state/atomic.ts";
 import { describeErrno, InstallError } from "./errors.ts";
 import { ENGINE_NAME } from "./options.ts";
 
 /** The engine stops after this long without a call; starting it again costs one call ~0.5 s. */
-export const UNIT_IDLE_EXIT_MS = 300_000;
+const UNIT_IDLE_EXIT_MS = 300_000;
 
-export interface SystemdUnit {
+interface SystemdUnit {
   name: string;
   text: string;
 }

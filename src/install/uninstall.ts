@@ -7,7 +7,7 @@
  * plugin installed (exit 1): our DEL is then the only one that knows it.
  */
 import * as fs from "node:fs";
-import { readSettings } from "../config/input.ts";
+import { readSettings } from "../config/settings.ts";
 import type { Logger } from "../log.ts";
 import { LinuxNetns } from "../netns/netns.ts";
 import { NetlinkRdma } from "../rdma/netlink.ts";
@@ -17,7 +17,7 @@ import { handOverToGoPlugin, type HandoverSummary } from "./handover.ts";
 import { ENGINE_NAME, INSTALLED_NAME } from "./options.ts";
 
 /** Both of our executables hold this name (the shim reads it, the engine sets it); the Go plugin's does not. */
-export const OUR_MARKER = "RDMA_CNI_ENGINE_SOCKET";
+const OUR_MARKER = "RDMA_CNI_ENGINE_SOCKET";
 
 /**
  * With `waitReplaced`, our plugin keeps serving until the Go plugin's DaemonSet copies its `rdma`

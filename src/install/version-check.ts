@@ -5,7 +5,7 @@
  */
 import { InstallError } from "./errors.ts";
 
-export const VERSION_REQUEST = `${JSON.stringify({ cniVersion: "1.1.0" })}\n`;
+const VERSION_REQUEST = `${JSON.stringify({ cniVersion: "1.1.0" })}\n`;
 const TIMEOUT_MS = 30_000;
 const MAX_REPLY = 64 * 1024;
 

@@ -258,7 +258,7 @@ function findOnHost(deps: PluginDeps, name: string): RdmaDevice | undefined {
  * prevResult as it came, except that a 1.1.0 result's container interface gets the VF's PCI
  * address as pciID when it has none.
  */
-export function resultWithPciId(raw: Record<string, unknown>, cniVersion: string, ifName: string, pciAddress: string | undefined): Record<string, unknown> {
+function resultWithPciId(raw: Record<string, unknown>, cniVersion: string, ifName: string, pciAddress: string | undefined): Record<string, unknown> {
   if (cniVersion !== "1.1.0" || pciAddress === undefined || !Array.isArray(raw.interfaces)) return raw;
   const i = raw.interfaces.findIndex((x: unknown) => {
     const iface = x as Record<string, unknown>;

@@ -16,7 +16,7 @@ import { Errno } from "../sys/libc.ts";
 import type { PluginDeps } from "./deps.ts";
 
 /** What a refusal says the operator can do instead. */
-export const DEVICE_ID_REMEDY =
+const DEVICE_ID_REMEDY =
   'set "deviceID" in the network config, let the runtime pass runtimeConfig.deviceID (capability "deviceID", as Multus does with the SR-IOV device plugin), or chain after a plugin whose 1.1.0 result gives the container interface a pciID';
 
 export function deviceIdOfPodInterface(deps: PluginDeps, pod: NetnsHandle, ifName: string, prevResult: Record<string, unknown>): NamedDevice {

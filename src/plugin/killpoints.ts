@@ -18,7 +18,7 @@ export const KILL_POINTS = [
   "del:released", // device back on the host (or found gone), record still there
   "del:dropped", // record gone, result not printed yet
 ] as const;
-export type KillPoint = (typeof KILL_POINTS)[number];
+type KillPoint = (typeof KILL_POINTS)[number];
 
 export const testHooksEnabled = typeof RDMA_CNI_TEST_HOOKS === "boolean" && RDMA_CNI_TEST_HOOKS;
 

@@ -49,7 +49,7 @@ export function renameInPod(deps: PluginDeps, pod: NetnsHandle, index: number, n
 }
 
 /** Who has `name`: a pod by its record, a host device, or "a device in another network namespace". */
-export function nameHolder(deps: PluginDeps, store: Store, name: string, key: AttachmentKey): string {
+function nameHolder(deps: PluginDeps, store: Store, name: string, key: AttachmentKey): string {
   const record = store.list().records.find((r) => !sameKey(r, key) && r.podRdmaDevice === name);
   if (record) return `held by the pod of ${describeKey(record)}, netns ${record.netns}`;
   try {

@@ -12,7 +12,7 @@ export interface Undo {
 }
 
 /** Does its part; returns its undo, or undefined when it changed nothing. */
-export type Step = () => Undo | undefined;
+type Step = () => Undo | undefined;
 
 /**
  * Runs `steps` in order. When one throws, the undos of those before it run newest first (a

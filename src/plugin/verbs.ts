@@ -4,7 +4,7 @@
  * opened only when the verb asks for it; the dispatcher knows none of them.
  */
 import type { AddCall, ResolvedCall } from "../config/call.ts";
-import type { Settings } from "../config/input.ts";
+import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../log.ts";
 import { KernelError } from "../rdma/kernel.ts";
 import { type AttachmentKey, type AttachmentRecord, attachmentKey, sameKey, type Store } from "../state/store.ts";
@@ -33,7 +33,7 @@ export interface CniFuncs {
 }
 
 /** The plugin's dependencies for one call, given its logger and its RDMA_CNI_* settings. */
-export type DepsFactory = (log: Logger, settings: Settings) => PluginDeps;
+type DepsFactory = (log: Logger, settings: Settings) => PluginDeps;
 
 /** The verbs over the dependencies `makeDeps` builds for each call. */
 export function pluginFuncs(makeDeps: DepsFactory): CniFuncs {

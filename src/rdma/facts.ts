@@ -29,7 +29,7 @@ export function describeUnreachable(e: unknown): string {
  * The netns mode as the plugin needs it: exclusive (devices can move into pods), another mode
  * (they cannot), no RDMA subsystem at all, or a subsystem that did not answer.
  */
-export type NetnsModeReading =
+type NetnsModeReading =
   | { kind: "exclusive"; mode: "exclusive" }
   | { kind: "not-exclusive"; mode: NetnsMode }
   | { kind: "absent"; error: unknown }

@@ -19,7 +19,7 @@ export interface NetlinkSocket {
   close(): void;
 }
 
-export function openRdmaSocket(): NetlinkSocket {
+function openRdmaSocket(): NetlinkSocket {
   return openNetlinkSocket(sys.NETLINK_RDMA);
 }
 

@@ -15,7 +15,7 @@ export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP = 0x300;
 
-export const RDMA_NL_NLDEV = 5;
+const RDMA_NL_NLDEV = 5;
 export const NldevCmd = {
   GET: 1,
   SET: 2,
@@ -129,14 +129,14 @@ export function decodeAttrs(payload: Uint8Array, only?: readonly number[]): Map<
   return attrs;
 }
 
-export function attrU32(attrs: Map<number, Uint8Array>, type: number): number | undefined {
+function attrU32(attrs: Map<number, Uint8Array>, type: number): number | undefined {
   const v = attrs.get(type);
   if (v === undefined) return undefined;
   if (v.length < 4) throw new NetlinkDecodeError(`attribute ${type} is ${v.length} bytes, want 4`);
   return new DataView(v.buffer, v.byteOffset, 4).getUint32(0, true);
 }
 
-export function attrU8(attrs: Map<number, Uint8Array>, type: number): number | undefined {
+function attrU8(attrs: Map<number, Uint8Array>, type: number): number | undefined {
   const v = attrs.get(type);
   if (v === undefined) return undefined;
   if (v.length < 1) throw new NetlinkDecodeError(`attribute ${type} is empty, want 1 byte`);

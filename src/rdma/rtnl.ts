@@ -22,9 +22,9 @@ import {
 
 export const NETLINK_ROUTE = 0;
 export const RTM_NEWLINK = 16;
-export const RTM_GETLINK = 18;
+const RTM_GETLINK = 18;
 /** struct ifinfomsg: family u8, pad u8, type u16, index i32, flags u32, change u32. */
-export const IFINFOMSG_BYTES = 16;
+const IFINFOMSG_BYTES = 16;
 
 export const IflaAttr = {
   IFNAME: 3, // string
@@ -61,7 +61,7 @@ export interface NetdevParent {
   bus?: string;
 }
 
-export interface LinkAnswer {
+interface LinkAnswer {
   ifName: string | undefined;
   /** Absent: a netdev without a parent device (veth, a bridge), or a kernel before 5.14. */
   parent: NetdevParent | undefined;
@@ -85,7 +85,7 @@ export function decodeLinkParent(payload: Uint8Array): LinkAnswer {
 export const IFLA_VFINFO_LIST = 22; // nested: IFLA_VF_INFO entries
 export const IFLA_VF_INFO = 1; // nested: IFLA_VF_* of one VF
 export const IFLA_VF_MAC = 1; // struct ifla_vf_mac { u32 vf; u8 mac[32]; }
-export const RTEXT_FILTER_VF = 1 << 0;
+const RTEXT_FILTER_VF = 1 << 0;
 
 /** RTM_GETLINK dump of every link, each PF's with its VFs (RTEXT_FILTER_VF), without counters. */
 export function getLinksWithVfs(seq: number): Uint8Array {

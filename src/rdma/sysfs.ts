@@ -10,12 +10,12 @@ import { type DeviceId, isDeviceId, parseDeviceId } from "../config/deviceid.ts"
 import * as fs from "../sys/fs.ts";
 import type { NetdevParent } from "./rtnl.ts";
 
-export type RdmaLookup =
+type RdmaLookup =
   | { found: "one"; name: string }
   | { found: "none"; reason: string }
   | { found: "many"; names: string[] };
 
-export function parentDevicePath(sysfsRoot: string, id: DeviceId): string {
+function parentDevicePath(sysfsRoot: string, id: DeviceId): string {
   const bus = id.kind === "pci" ? "pci" : "auxiliary";
   return `${sysfsRoot}/bus/${bus}/devices/${id.id}`;
 }

@@ -6,7 +6,7 @@ import * as fs from "../sys/fs.ts";
 import { O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } from "../sys/fs.ts";
 
 /** Temp files start with this, so listings can tell them from real files. */
-export const TEMP_PREFIX = ".tmp-";
+const TEMP_PREFIX = ".tmp-";
 
 let written = 0;
 

@@ -9,7 +9,7 @@ import { CniError, ErrorCode } from "../errors.ts";
 import * as fs from "../sys/fs.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
-export const DEVICE_INFO_VERSION = "1.1.0";
+const DEVICE_INFO_VERSION = "1.1.0";
 const MAX_BYTES = 64 * 1024;
 
 type Json = Record<string, unknown>;

@@ -17,7 +17,7 @@ import { writeFileAtomic } from "./atomic.ts";
 import type { DeviceInfoChange } from "./devinfo.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 
-export const RECORD_VERSION = 1;
+const RECORD_VERSION = 1;
 
 /** What a record is the record of: one interface of one container on one network. */
 export interface AttachmentKey {
@@ -36,7 +36,7 @@ export function describeKey(key: AttachmentKey): string {
 }
 
 /** "moving": written before the device is moved (it may be on either side); "attached": moved. */
-export type Phase = "moving" | "attached";
+type Phase = "moving" | "attached";
 
 export interface AttachmentRecord extends AttachmentKey {
   version: typeof RECORD_VERSION;
@@ -87,7 +87,7 @@ export function encodeComponent(s: string): string {
 }
 
 /** The inverse of encodeComponent; undefined for a name it never produces. */
-export function decodeComponent(encoded: string): string | undefined {
+function decodeComponent(encoded: string): string | undefined {
   if (!isEncodedName(encoded)) return undefined;
   const bytes: number[] = [];
   for (let i = 0; i < encoded.length; i++) {
@@ -116,7 +116,7 @@ export function recordFileName(key: AttachmentKey): string {
 }
 
 /** Prefix of attachment lock files. It has a '.', which a device lock's escaped name never has. */
-export const ATTACHMENT_LOCK_PREFIX = "attachment.";
+const ATTACHMENT_LOCK_PREFIX = "attachment.";
 
 /** File name (under locks/) of a device's lock. */
 export function deviceLockName(deviceId: string): string {
@@ -124,7 +124,7 @@ export function deviceLockName(deviceId: string): string {
 }
 
 /** File name (under locks/) of an attachment's lock. */
-export function attachmentLockName(key: AttachmentKey): string {
+function attachmentLockName(key: AttachmentKey): string {
   return `${ATTACHMENT_LOCK_PREFIX}${keyStem(key)}.lock`;
 }
 

@@ -115,7 +115,7 @@ const EPOLL_EVENT_BYTES = process.arch === "x64" ? 12 : 16;
 const EPOLL_DATA_OFFSET = process.arch === "x64" ? 4 : 8;
 
 /** One engine worker's wait for the next connection on the shared listener (or the drain's wake). */
-export interface ConnectionWaiter {
+interface ConnectionWaiter {
   /** Waits at most `ms`: "connection", "wake" (wins over a connection), or "timeout". */
   wait(ms: number): "connection" | "wake" | "timeout";
   close(): void;
@@ -164,7 +164,7 @@ export function connectionWaiter(listenFd: number, wakeFd: number): ConnectionWa
   };
 }
 
-export interface PeerCredentials {
+interface PeerCredentials {
   pid: number;
   uid: number;
   gid: number;

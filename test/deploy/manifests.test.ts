@@ -6,8 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { decodeJsonObject, parseNetConf } from "../../src/config/netconf.ts";
-import { DEFAULT_GO_STATE_DIR, DEFAULT_STATE_DIR } from "../../src/config/input.ts";
-import { DEFAULT_ENGINE_SOCKET, DEFAULT_MAX_WORKERS } from "../../src/engine/main.ts";
+import { DEFAULT_GO_STATE_DIR, DEFAULT_STATE_DIR } from "../../src/config/settings.ts";
+import { DEFAULT_ENGINE_SOCKET, DEFAULT_MAX_WORKERS } from "../../src/engine/defaults.ts";
 import { DEFAULT_CNI_BIN_DIR } from "../../src/install/options.ts";
 import { DEVICE_INFO_ROOTS } from "../../src/config/paths.ts";
 

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { versionReplyProblem } from "../../src/engine/check.ts";
 import { checkNetns } from "../../src/engine/netns-guard.ts";
-import { POOL_COUNTERS_BYTES, poolCounters, tryRetire } from "../../src/engine/pool-counters.ts";
+import { countBusy, countIdle, idleCount, POOL_COUNTERS_BYTES, poolCounters, tryRetire } from "../../src/engine/pool-counters.ts";
 import { encodeReply } from "../../src/engine/protocol.ts";
 import { attachmentKey, FileStore } from "../../src/state/store.ts";
 import * as sys from "../../src/sys/libc.ts";
@@ -153,6 +153,18 @@ describe("a quiet node: calls one after another", () => {
 });
 
 describe("idle threads retire one at a time", () => {
+  test("a thread counts itself idle and busy in the memory every thread shares", () => {
+    const shared = new SharedArrayBuffer(POOL_COUNTERS_BYTES);
+    const worker = poolCounters(shared);
+    const pool = poolCounters(shared); // another thread's view of the same memory
+    countIdle(worker);
+    countIdle(worker);
+    expect(idleCount(pool)).toBe(2);
+    expect(countBusy(worker)).toBe(1); // how many stay idle, for the pool to start another
+    expect(idleCount(pool)).toBe(1);
+    expect(Number(pool.lastRetiredMs[0])).toBe(0); // the idle count does not spill into the next field
+  });
+
   test("tryRetire: never below the kept idle ones, and one worker per gap in the whole pool", () => {
     const c = poolCounters(new SharedArrayBuffer(POOL_COUNTERS_BYTES));
     c.idle[0] = 6;

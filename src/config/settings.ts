@@ -10,7 +10,7 @@ export const DEFAULT_GO_STATE_DIR = "/var/lib/cni/rdma";
 export const MAX_STDIN_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_STATE_DIR = "/run/cni/rdma";
 export const DEFAULT_SYSFS_ROOT = "/sys";
-export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 type Vars = Record<string, string | undefined>;
 
