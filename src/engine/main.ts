@@ -5,14 +5,16 @@
  * `rdma engine --check`: the DaemonSet's readiness and liveness probe (check.ts).
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { readFlags } from "../cli-args.ts";
 import { type LogLevel, StreamLogger } from "../log.ts";
 import * as sys from "../sys/libc.ts";
 import { adoptPassedListener, forgetListenEnv, passedListener, tightenSocketNode } from "./activation.ts";
-import { DEFAULT_CHECK_TIMEOUT_MS, checkEngine } from "./check.ts";
+import { checkEngine, DEFAULT_CHECK_TIMEOUT_MS } from "./check.ts";
 import { exitWhenIdle } from "./idle-exit.ts";
 import { bindEngineSocket, prepareSocketDir } from "./listener.ts";
 import { WorkerPool } from "./pool.ts";
+import { removeStaleRehearsals } from "./rehearsal-scratch.ts";
 
 export const DEFAULT_ENGINE_SOCKET = "/run/rdma-cni/engine.sock";
 /**
@@ -186,6 +188,8 @@ export async function main(argv: string[]): Promise<number> {
       fs.closeSync(lockFd);
       return 1;
     }
+    // Only now, with the lock: no other live engine rehearses beside this socket.
+    removeStaleRehearsals(path.dirname(socketPath), log);
     const listenFd = passed.passed ? passed.fd : bindEngineSocket(socketPath);
     let failure: string | undefined;
     let stop: (why: string) => void = () => {};
