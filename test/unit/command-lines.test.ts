@@ -111,7 +111,8 @@ describe("rdma install's exclusive flags keep their rules in either syntax", () 
     expect(parseInstallArgs(["--wait-replaced"])).toEqual({ error: "--wait-replaced goes with --uninstall" });
     expect(parseInstallArgs(["--wait-replaced", "--uninstall", "--cni-bin-dir=/b"])).toMatchObject({ options: { uninstall: "wait-replaced", cniBinDir: "/b" } });
     expect(parseInstallArgs(["--uninstall"])).toMatchObject({ options: { uninstall: "now" } });
-    expect(parseInstallArgs(["--uninstall", "--systemd-units=/u"])).toEqual({ error: "--systemd-units installs: it cannot go with --uninstall" });
+    expect(parseInstallArgs(["--uninstall", "--systemd-units=/u"])).toMatchObject({ options: { uninstall: "now", systemdUnitsDir: "/u" } });
+    expect(parseInstallArgs(["--systemd-units", "/u", "--uninstall", "--wait-replaced"])).toMatchObject({ options: { uninstall: "wait-replaced", systemdUnitsDir: "/u" } });
     expect(parseInstallArgs(["--uninstall=yes"])).toEqual({ error: 'unknown argument "--uninstall=yes"' });
   });
 });
