@@ -24,6 +24,7 @@ const VALUED: [string, Parse, string, string, Record<string, unknown>][] = [
   ["engine", engine, "--timeout-ms", "250", { timeoutMs: 250 }],
   ["doctor", doctor, "--state-dir", "/run/cni/x", { stateDir: "/run/cni/x" }],
   ["doctor", doctor, "--sysfs-root", "/tmp/sys", { sysfsRoot: "/tmp/sys" }],
+  ["doctor", doctor, "--go-state-dir", "/var/lib/go", { goStateDir: "/var/lib/go" }],
   ["install", install, "--cni-bin-dir", "/opt/cni/bin", { cniBinDir: "/opt/cni/bin" }],
   ["install", install, "--shim", "/s/rdma-shim", { shim: { kind: "path", path: "/s/rdma-shim" } }],
   ["install", install, "--systemd-units", "/etc/systemd/system", { systemdUnitsDir: "/etc/systemd/system" }],
