@@ -10,7 +10,7 @@ import { readFlags } from "../cli-args.ts";
 import { type LogLevel, StreamLogger } from "../log.ts";
 import * as sys from "../sys/libc.ts";
 import { adoptPassedListener, forgetListenEnv, passedListener, tightenSocketNode } from "./activation.ts";
-import { checkEngine, DEFAULT_CHECK_TIMEOUT_MS } from "./check.ts";
+import { DEFAULT_CHECK_TIMEOUT_MS, checkEngine } from "./check.ts";
 import { exitWhenIdle } from "./idle-exit.ts";
 import { bindEngineSocket, prepareSocketDir } from "./listener.ts";
 import { WorkerPool } from "./pool.ts";

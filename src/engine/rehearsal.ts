@@ -13,8 +13,8 @@
  * symbols; a node without RDMA answers it with an error, which the rehearsal ignores.
  */
 import * as fs from "node:fs";
-import type { Netns, NetnsHandle } from "../netns/netns.ts";
 import { type CniFuncs, pluginFuncs } from "../plugin/verbs.ts";
+import type { Netns, NetnsHandle } from "../netns/netns.ts";
 import { KernelError, type NetnsMode, type RdmaDevice, type RdmaKernel } from "../rdma/kernel.ts";
 import type { Links, NetdevParent, VfMac } from "../rdma/links.ts";
 import { NetlinkRdma } from "../rdma/netlink.ts";
