@@ -17,14 +17,15 @@ export { doctorReport, renderText };
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-/** Production dependencies; options default to the environment, then /run/cni/rdma and /sys. */
-export function defaultDoctorDeps(options: Partial<Pick<DoctorOptions, "stateDir" | "sysfsRoot">> = {}, env: Record<string, string | undefined> = process.env): DoctorDeps {
+/** Production dependencies; options default to the environment, then /run/cni/rdma, /var/lib/cni/rdma and /sys. */
+export function defaultDoctorDeps(options: Partial<Pick<DoctorOptions, "stateDir" | "goStateDir" | "sysfsRoot">> = {}, env: Record<string, string | undefined> = process.env): DoctorDeps {
   const settings = readSettings(env);
   return {
     kernel: new NetlinkRdma(),
     netns: new LinuxNetns(),
     sysfsRoot: options.sysfsRoot ?? settings.sysfsRoot,
     stateDir: options.stateDir ?? settings.stateDir ?? DEFAULT_STATE_DIR,
+    goStateDir: options.goStateDir ?? settings.goStateDir,
     procRoot: "/proc",
     probeLock: tryLockFile,
     now: () => new Date(),

@@ -38,6 +38,7 @@ export function renderText(report: Report): string {
     `RDMA       ${rdma}`,
     `sysfs      ${r.sysfsRoot}`,
     `state dir  ${r.stateDir}: ${plural(r.attachments.length, "record")}, ${r.unreadableRecords.length} unreadable, ${plural(r.locks.length, "lock file")}`,
+    `Go state   ${r.goStateDir}: ${plural(r.goRecords.length, "record")}, ${r.unreadableGoRecords.length} unreadable`,
     "",
     "RDMA devices",
     ...table(
@@ -58,6 +59,12 @@ export function renderText(report: Report): string {
     ...table(
       ["CONTAINER", "NETWORK", "IFNAME", "DEVICE", "DEVICE ID", "PHASE", "CHECK", "NETNS"],
       r.attachments.map((a) => [shortId(a.containerId), a.network, a.ifName, a.seenAs ?? a.rdmaDevice, a.deviceId, a.phase, a.check, a.netns]),
+    ),
+    "",
+    "Go rdma-cni records",
+    ...table(
+      ["DEVICE ID", "HOST NAME", "POD NAME", "ON HOST", "OURS TOO", "NAME (network-container-ifname)"],
+      r.goRecords.map((g) => [g.deviceId, g.rdmaDevice, g.podRdmaDevice, g.onHostAs ?? "no", g.alsoClaimedBy === null ? "no" : "yes", g.name]),
     ),
     "",
     "Locks",

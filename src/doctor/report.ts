@@ -1,6 +1,6 @@
 /**
  * `rdma doctor`'s report: what the node looks like to the plugin, built only from the interfaces
- * it is given (RDMA kernel, netns, a sysfs root, the state dir, a lock probe), so host tests run it
+ * it is given (RDMA kernel, netns, a sysfs root, the state dir and the Go rdma-cni's, a lock probe), so host tests run it
  * against fakes and temp dirs. It reads and never changes anything: no record, lock or device is
  * touched, and the only kernel calls are listing devices (on the host, and inside each recorded
  * netns) and reading the netns mode.
@@ -13,6 +13,7 @@ import { hostNameOfFallback } from "../config/rdma-name.ts";
 import { type Netns, NetnsError, type NetnsHandle } from "../netns/netns.ts";
 import { EXCLUSIVE_MODE_HELP, readNetnsMode } from "../rdma/facts.ts";
 import type { NetnsMode, RdmaDevice, RdmaKernel } from "../rdma/kernel.ts";
+import { type GoRecordFile, listGoRecords } from "../state/go-state.ts";
 import { type AttachmentRecord, FileStore, type LockFile } from "../state/store.ts";
 import { bySeverity, type Finding, finding, needsAttention } from "./findings.ts";
 import type { LockProbe } from "./locks.ts";
@@ -25,6 +26,8 @@ export interface DoctorDeps {
   sysfsRoot: string;
   /** The plugin's state directory (production: /run/cni/rdma). */
   stateDir: string;
+  /** The Go rdma-cni's records (production: /var/lib/cni/rdma), which this plugin's DEL honours. */
+  goStateDir: string;
   /** procfs mount point (production: /proc); the kernel release is <procRoot>/sys/kernel/osrelease. */
   procRoot: string;
   /** Whether a lock file's flock is held right now; throws when the file cannot be probed. */
@@ -76,6 +79,22 @@ interface AttachmentEntry extends AttachmentRef {
   seenAs: string | null;
 }
 
+/** A record of the Go rdma-cni (docs/migration.md), as it says and as the host shows its device. */
+interface GoRecordEntry {
+  file: string;
+  /** `<network>-<container id>-<ifname>`: the file's name, which is how the record names its attachment. */
+  name: string;
+  deviceId: string;
+  /** The device's name on the host (sandboxRdmaDevName). */
+  rdmaDevice: string;
+  /** Its name in the pod (containerRdmaDevName). */
+  podRdmaDevice: string;
+  /** The device's name on the host when the host has it now (the record says it is in a pod); else null. */
+  onHostAs: string | null;
+  /** A record of this plugin's that claims the same device ID; else null. */
+  alsoClaimedBy: string | null;
+}
+
 interface LockEntry {
   file: string;
   /** A device's lock, or an attachment's (held only during a call). */
@@ -98,6 +117,9 @@ export interface Report {
   devices: DeviceEntry[];
   attachments: AttachmentEntry[];
   unreadableRecords: { file: string; reason: string }[];
+  goStateDir: string;
+  goRecords: GoRecordEntry[];
+  unreadableGoRecords: { file: string; reason: string }[];
   locks: LockEntry[];
   findings: Finding[];
   summary: { errors: number; warnings: number; infos: number; needsAttention: boolean; exitStatus: 0 | 1 };
@@ -119,6 +141,8 @@ export function doctorReport(deps: DoctorDeps): Report {
   if (hostDevices) findPodNames(deps, hostDevices, records, findings);
   const locks = readLocks(deps, records, findings);
   const devices = deviceTable(deps, hostDevices ?? [], attachments);
+  const go = readGoRecords(deps, findings);
+  const goRecords = go.records.map((g) => checkGoRecord(deps, g, devices, attachments, findings));
   if (rdma.present && hostDevices !== undefined && devices.length === 0) {
     findings.push(
       finding(
@@ -144,6 +168,9 @@ export function doctorReport(deps: DoctorDeps): Report {
     devices,
     attachments,
     unreadableRecords: unreadable,
+    goStateDir: deps.goStateDir,
+    goRecords,
+    unreadableGoRecords: go.unreadable,
     locks,
     findings: sorted,
     summary: { errors, warnings, infos: sorted.length - errors - warnings, needsAttention: attention, exitStatus: attention ? 1 : 0 },
@@ -424,6 +451,79 @@ function readLocks(deps: DoctorDeps, records: AttachmentRecord[], findings: Find
     }
   }
   return locks;
+}
+
+function readGoRecords(deps: DoctorDeps, findings: Finding[]): ReturnType<typeof listGoRecords> {
+  let listed: ReturnType<typeof listGoRecords>;
+  try {
+    listed = listGoRecords(deps.goStateDir);
+  } catch (e) {
+    findings.push(finding("go-record-unreadable", deps.goStateDir, `cannot list the Go rdma-cni's records: ${message(e)}`, "run doctor as root"));
+    return { records: [], unreadable: [] };
+  }
+  for (const u of listed.unreadable) {
+    findings.push(
+      finding(
+        "go-record-unreadable",
+        u.file,
+        `${u.file} is not a Go rdma-cni record: ${u.reason}; neither plugin's DEL can release the device it was meant for`,
+        "look at the file: if no pod uses the device it names, delete it",
+      ),
+    );
+  }
+  return listed;
+}
+
+/** A deviceID as sysfs names the parent (a PCI address in its long form), for comparing the two. */
+function canonicalDeviceId(deviceId: string): string {
+  const id = parseDeviceId(deviceId);
+  return "kind" in id ? id.id : deviceId;
+}
+
+/**
+ * A Go record says its device is in a pod. Two things contradict it: the host has that device (its
+ * pod is gone and no DEL came, or the device came back), or a record of ours claims it too.
+ */
+function checkGoRecord(deps: DoctorDeps, g: GoRecordFile, devices: DeviceEntry[], attachments: AttachmentEntry[], findings: Finding[]): GoRecordEntry {
+  const { deviceID, sandboxRdmaDevName, containerRdmaDevName } = g.record;
+  const id = canonicalDeviceId(deviceID);
+  const onHost = devices.find((d) => d.seenIn === "host" && d.parent.name === id);
+  const ours = attachments.find((a) => canonicalDeviceId(a.deviceId) === id);
+  const what = `the Go rdma-cni's record ${g.name} (deviceID ${deviceID}, ${sandboxRdmaDevName} on the host, ${containerRdmaDevName} in the pod)`;
+  if (onHost) {
+    findings.push(
+      finding(
+        "go-record-device-on-host",
+        g.file,
+        `${what} says its device is in a pod, but it is on the host as ${onHost.name}: the pod is gone and no DEL came, or the device came back to the host`,
+        "the runtime's DEL for that attachment drops the record (this plugin's DEL reads it too); if the pod is gone and no DEL will come, delete the file",
+      ),
+    );
+  }
+  if (ours) {
+    const same = g.name === `${ours.network}-${ours.containerId}-${ours.ifName}`;
+    findings.push(
+      finding(
+        "go-record-device-ours",
+        g.file,
+        `${what} and this plugin's record ${ours.file} both claim deviceID ${deviceID}${
+          same ? ": one attachment, a handover to the Go plugin (rdma install --uninstall) that stopped before it removed our record" : `, for another attachment (${describe(ours)})`
+        }`,
+        same
+          ? "run rdma install --uninstall again to finish the handover; if this plugin stays on the node, delete the Go record instead"
+          : "delete the pod that should not have the device; its DEL drops its record",
+      ),
+    );
+  }
+  return {
+    file: g.file,
+    name: g.name,
+    deviceId: deviceID,
+    rdmaDevice: sandboxRdmaDevName,
+    podRdmaDevice: containerRdmaDevName,
+    onHostAs: onHost?.name ?? null,
+    alsoClaimedBy: ours?.file ?? null,
+  };
 }
 
 function parentFromDeviceId(deviceId: string): DeviceParent {

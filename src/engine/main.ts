@@ -5,6 +5,7 @@
  * `rdma engine --check`: the DaemonSet's readiness and liveness probe (check.ts).
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { readFlags } from "../cli-args.ts";
 import { type LogLevel, StreamLogger } from "../log.ts";
 import * as sys from "../sys/libc.ts";
@@ -14,6 +15,7 @@ import { DEFAULT_ENGINE_SOCKET, DEFAULT_MAX_WORKERS } from "./defaults.ts";
 import { exitWhenIdle } from "./idle-exit.ts";
 import { bindEngineSocket, prepareSocketDir } from "./listener.ts";
 import { WorkerPool } from "./pool.ts";
+import { removeStaleRehearsals } from "./rehearsal-scratch.ts";
 
 /** Idle threads kept ready (and started ahead of need while calls arrive). */
 const SPARE_WORKERS = 4;
@@ -181,6 +183,8 @@ export async function main(argv: string[]): Promise<number> {
       fs.closeSync(lockFd);
       return 1;
     }
+    // Only now, with the lock: no other live engine rehearses beside this socket.
+    removeStaleRehearsals(path.dirname(socketPath), log);
     const listenFd = passed.passed ? passed.fd : bindEngineSocket(socketPath);
     let failure: string | undefined;
     let stop: (why: string) => void = () => {};

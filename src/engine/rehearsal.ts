@@ -7,7 +7,8 @@
  *
  * It touches no device and no state directory. The kernel and the network namespaces are stand-ins
  * holding one made-up device; the sysfs tree that names it and the record store live in a scratch
- * directory beside the engine's socket (root only, 0700), removed afterwards. Of the real kernel,
+ * directory beside the engine's socket (root only, 0700), removed afterwards, or by the next engine
+ * if this one is killed meanwhile (rehearsal-scratch.ts). Of the real kernel,
  * one read: the RDMA netns mode (RDMA netlink), which also binds the netlink
  * symbols; a node without RDMA answers it with an error, which the rehearsal ignores.
  */
@@ -20,6 +21,7 @@ import { NetlinkRdma } from "../rdma/netlink.ts";
 import { FileStore } from "../state/store.ts";
 import { serveRequest } from "./connection.ts";
 import { decodeEnv, decodeRequestHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES } from "./protocol.ts";
+import { makeRehearsalScratch } from "./rehearsal-scratch.ts";
 
 /** ADD+DEL cycles a rehearsal runs at most, and the wall time it may take. */
 const REHEARSAL_CYCLES = 30;
@@ -28,7 +30,10 @@ const REHEARSAL_MAX_MS = 3_000;
 interface RehearsalLimits {
   cycles: number;
   maxMs: number;
-  /** Checked between cycles: a real call waiting ends the rehearsal, so no pod waits for it. */
+  /**
+   * Checked before each rehearsed call: a real call waiting ends the rehearsal, so no pod waits
+   * for it; so does the engine's drain, so a SIGTERM does not wait for it either.
+   */
   stop(): boolean;
 }
 
@@ -142,7 +147,7 @@ function rehearseCall(bytes: Uint8Array, funcs: CniFuncs): number {
 interface RehearsalResult {
   cycles: number;
   ms: number;
-  /** A real call came before the rehearsal was done. */
+  /** A real call (or the drain) came before the rehearsal was done. */
   interrupted: boolean;
   /** Why it stopped early: a rehearsed call failed (a bug, or a scratch directory it cannot write). */
   failed?: string;
@@ -160,7 +165,7 @@ export function rehearse(dir: string, limits: Partial<RehearsalLimits> = {}): Re
   let failed: string | undefined;
   let scratch: string | undefined;
   try {
-    const made = fs.mkdtempSync(`${dir}/rehearsal-`);
+    const made = makeRehearsalScratch(dir);
     scratch = made;
     fs.mkdirSync(`${made}/sys/bus/auxiliary/devices/${DEVICE_ID}/infiniband/${DEVICE.name}`, { recursive: true });
     const funcs = rehearsalFuncs(new StandInNode());

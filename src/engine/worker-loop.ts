@@ -8,7 +8,7 @@ import * as us from "../sys/unix-socket.ts";
 import { type EngineOptions, serveConnection } from "./connection.ts";
 import { countBusy, countIdle, type PoolCounters, tryRetire } from "./pool-counters.ts";
 
-interface WorkerLoopOptions {
+export interface WorkerLoopOptions {
   listenFd: number;
   /** Readable (or hung up) once the engine drains: serve what is queued, then leave. */
   wakeFd: number;
@@ -20,7 +20,8 @@ interface WorkerLoopOptions {
   /**
    * Runs once the worker has its place among the listener's waiters and before it counts as idle
    * (the first worker rehearses here, rehearsal.ts). `callWaiting` says whether a connection waits
-   * to be accepted: preparing stops for it.
+   * to be accepted or the engine drains: preparing stops for either. A shared listener (socket
+   * activation) is not shut down by the drain, so the wake alone tells this worker of it.
    */
   prepare?(callWaiting: () => boolean): void;
   /** Called once this worker counts as idle (the pool counts it as started). */
@@ -44,7 +45,7 @@ export function serveUntilStopped(opts: EngineOptions, loop: WorkerLoopOptions):
     return loop.guard();
   };
   try {
-    loop.prepare?.(() => us.connectionWaiting(loop.listenFd));
+    loop.prepare?.(() => waiter.wait(0) !== "timeout");
     countIdle(counters);
     counted = true;
     loop.onReady();

@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = new StreamLogger(stderr, "info", { component: "install" });
-  if (parsed.options.uninstall) return runUninstall(parsed.options.cniBinDir, parsed.options.uninstall === "wait-replaced", log);
+  if (parsed.options.uninstall) return runUninstall(parsed.options, log);
   // Installed before waiting, so a SIGTERM during the copy ends the process only after the rename.
   const signal = waitForSignal();
   try {
@@ -60,9 +60,9 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runUninstall(cniBinDir: string, waitReplaced: boolean, log: Logger): Promise<number> {
+async function runUninstall({ cniBinDir, uninstall: how, systemdUnitsDir }: InstallOptions, log: Logger): Promise<number> {
   try {
-    const { kept } = await uninstall(cniBinDir, process.env, log, waitReplaced);
+    const { kept } = await uninstall(cniBinDir, process.env, log, { waitReplaced: how === "wait-replaced", systemdUnitsDir });
     return kept.length === 0 ? 0 : EXIT_FAILURE;
   } catch (e) {
     log.error(`uninstall failed: ${e instanceof InstallError ? e.message : String(e)}`, { cniBinDir });

@@ -19,7 +19,7 @@ export interface InstallOptions {
   shim: ShimChoice;
   /** Take the plugin off the node instead (uninstall.ts); set only by --uninstall (and --wait-replaced). */
   uninstall?: "now" | "wait-replaced";
-  /** Where to write systemd's rdma-engine.socket and .service (a host without a DaemonSet). */
+  /** Where to write systemd's rdma-engine.socket and .service (a host without a DaemonSet); with --uninstall, where to remove them. */
   systemdUnitsDir?: string;
 }
 
@@ -27,7 +27,7 @@ export type ParsedArgs = { help: true } | { help: false; options: InstallOptions
 
 export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--shim PATH | --no-shim] [--no-sleep]
                     [--systemd-units UNITDIR]
-       rdma install --uninstall [--wait-replaced] [--cni-bin-dir DIR]
+       rdma install --uninstall [--wait-replaced] [--cni-bin-dir DIR] [--systemd-units UNITDIR]
   With a shim (${SHIM_NAME} beside this executable, or --shim PATH): installs this executable as
   DIR/${ENGINE_NAME}, then the shim as DIR/${INSTALLED_NAME}; without one (or with --no-shim): this
   executable as DIR/${INSTALLED_NAME}. DIR defaults to ${DEFAULT_CNI_BIN_DIR}. Each file is written
@@ -41,7 +41,9 @@ export const INSTALL_USAGE = `usage: rdma install [--cni-bin-dir DIR] [--shim PA
   hands over again what was attached meanwhile, then removes DIR/${ENGINE_NAME}.
   --systemd-units UNITDIR (with a shim) also writes rdma-engine.socket and rdma-engine.service
   there, which start DIR/${ENGINE_NAME} as the engine on the first call and let it exit when idle
-  (a podman host: docs/podman.md).
+  (a podman host: docs/podman.md). With --uninstall it removes them from UNITDIR (a unit of that
+  name it did not write stays, with a warning); stop, disable and daemon-reload are then systemd's
+  (the log names the commands).
 `;
 
 const ONE_SHIM_CHOICE = "give at most one of --shim PATH and --no-shim";
@@ -77,7 +79,6 @@ export function parseInstallArgs(argv: readonly string[]): ParsedArgs {
   }
   if (waitReplaced && !uninstall) return { error: "--wait-replaced goes with --uninstall" };
   if (uninstall) options.uninstall = waitReplaced ? "wait-replaced" : "now";
-  if (uninstall && options.systemdUnitsDir !== undefined) return { error: "--systemd-units installs: it cannot go with --uninstall" };
   if (options.systemdUnitsDir !== undefined && options.shim.kind === "none") return { error: "--systemd-units starts the engine behind the shim: it cannot go with --no-shim" };
   return { help: false, options };
 }

@@ -4,7 +4,9 @@
  * through the shim starts rdma-engine.service, which serves until it has been idle for a while
  * (`rdma engine --idle-exit-ms`), and the next call starts it again (docs/podman.md).
  * deployment/systemd/ holds the units as written for /opt/cni/bin (test/install keeps it so).
+ * `rdma install --uninstall --systemd-units DIR` removes them again, those it wrote only.
  */
+import * as fs from "node:fs";
 import { DEFAULT_ENGINE_SOCKET } from "../engine/defaults.ts";
 import type { Logger } from "../log.ts";
 import { writeFileAtomic } from "../state/atomic.ts";
@@ -19,13 +21,30 @@ interface SystemdUnit {
   text: string;
 }
 
+/**
+ * The first line of each unit it writes: how the uninstall tells them from units of the same name
+ * that someone else wrote, which it leaves.
+ */
+export const UNIT_MARKER = "# Written by `rdma install --systemd-units`; `rdma install --uninstall --systemd-units` removes it.";
+
+const SOCKET_UNIT = "rdma-engine.socket";
+const SERVICE_UNIT = "rdma-engine.service";
+const UNIT_NAMES = [SOCKET_UNIT, SERVICE_UNIT];
+
+/**
+ * What the operator still runs once the units are gone: systemd keeps a loaded unit, and a running
+ * socket or engine, until told otherwise; `disable` also removes the sockets.target.wants link.
+ */
+const AFTER_REMOVAL = `systemctl stop ${SOCKET_UNIT} ${SERVICE_UNIT}; systemctl disable ${SOCKET_UNIT}; systemctl daemon-reload`;
+
 /** A path systemd takes in ExecStart= as it is: no space, quote, backslash or % specifier. */
 const PLAIN_PATH = /^\/[A-Za-z0-9_./+-]*$/;
 
 export function systemdUnits(cniBinDir: string): SystemdUnit[] {
   if (!PLAIN_PATH.test(cniBinDir)) throw new InstallError(`--cni-bin-dir ${JSON.stringify(cniBinDir)} cannot be named in a unit file: give an absolute path of letters, digits and _./+-`);
   const engine = `${cniBinDir.replace(/\/+$/, "")}/${ENGINE_NAME}`;
-  const socket = `[Unit]
+  const socket = `${UNIT_MARKER}
+[Unit]
 Description=rdma CNI plugin: the engine's socket (the shim ${cniBinDir}/rdma connects here)
 
 [Socket]
@@ -39,7 +58,8 @@ RemoveOnStop=yes
 [Install]
 WantedBy=sockets.target
 `;
-  const service = `[Unit]
+  const service = `${UNIT_MARKER}
+[Unit]
 Description=rdma CNI plugin: the engine, started by the first call on its socket
 Requires=rdma-engine.socket
 After=rdma-engine.socket
@@ -83,8 +103,8 @@ UMask=0077
 # No MemoryDenyWriteExecute=: Bun's JavaScript engine compiles to executable memory.
 `;
   return [
-    { name: "rdma-engine.socket", text: socket },
-    { name: "rdma-engine.service", text: service },
+    { name: SOCKET_UNIT, text: socket },
+    { name: SERVICE_UNIT, text: service },
   ];
 }
 
@@ -100,4 +120,55 @@ export function installSystemdUnits(dir: string, cniBinDir: string, log: Logger)
     log.info(`installed ${file}`);
   }
   log.info("then: systemctl daemon-reload && systemctl enable --now rdma-engine.socket");
+}
+
+/**
+ * Removes from `dir` the units installSystemdUnits wrote (first line UNIT_MARKER); a unit of that
+ * name without it, or not a regular file (a symlink `systemctl link` made), is someone else's and
+ * stays, named in a warning. The units may still be loaded or running: the log says what to run.
+ */
+export function removeSystemdUnits(dir: string, log: Logger): void {
+  let removed = 0;
+  for (const name of UNIT_NAMES) {
+    const file = `${dir.replace(/\/+$/, "")}/${name}`;
+    const mine = writtenByUs(file);
+    if (mine === "missing") continue;
+    if (mine !== true) {
+      log.warn(`left ${file}: ${mine}, not written by rdma install --systemd-units`);
+      continue;
+    }
+    try {
+      fs.unlinkSync(file);
+    } catch (e) {
+      throw new InstallError(`cannot remove ${file}: ${describeErrno(e)}`);
+    }
+    log.info(`removed ${file}`);
+    removed++;
+  }
+  if (removed === 0) log.info(`no systemd unit of this plugin in ${dir}`);
+  else log.info(`then, on the host (harmless if done before): ${AFTER_REMOVAL}`);
+}
+
+/** Enough for the first line of any unit we wrote. */
+const HEAD_BYTES = 4096;
+
+/** True when `file` is a regular file whose first line is UNIT_MARKER; else why not, or "missing". */
+function writtenByUs(file: string): true | "missing" | string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "missing";
+    if (code === "ELOOP") return "it is a symlink";
+    throw new InstallError(`cannot read ${file}: ${describeErrno(e)}`);
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) return "it is not a regular file";
+    const head = Buffer.alloc(HEAD_BYTES);
+    const n = fs.readSync(fd, head, 0, HEAD_BYTES, 0);
+    return head.subarray(0, n).toString("utf8").split("\n", 1)[0] === UNIT_MARKER ? true : `its first line is not ${JSON.stringify(UNIT_MARKER)}`;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -3,8 +3,9 @@
  * attachment is handed over to the Go rdma-cni's record format (handover.ts), so whichever plugin
  * runs DEL for those pods brings their devices home; then `rdma-engine` and the `rdma` of ours
  * (the shim, or the one-shot executable) leave the CNI bin dir. An `rdma` that is not ours (the
- * Go plugin's, copied there by its DaemonSet) stays. An attachment it cannot hand over keeps the
- * plugin installed (exit 1): our DEL is then the only one that knows it.
+ * Go plugin's, copied there by its DaemonSet) stays; with `systemdUnitsDir`, so do the systemd
+ * units `--systemd-units` wrote there (systemd-units.ts). An attachment it cannot hand over keeps
+ * the plugin installed (exit 1): our DEL is then the only one that knows it.
  */
 import * as fs from "node:fs";
 import { readSettings } from "../config/settings.ts";
@@ -15,16 +16,25 @@ import { FileStore } from "../state/store.ts";
 import { describeErrno, InstallError } from "./errors.ts";
 import { handOverToGoPlugin, type HandoverSummary } from "./handover.ts";
 import { ENGINE_NAME, INSTALLED_NAME } from "./options.ts";
+import { removeSystemdUnits } from "./systemd-units.ts";
 
 /** Both of our executables hold this name (the shim reads it, the engine sets it); the Go plugin's does not. */
 const OUR_MARKER = "RDMA_CNI_ENGINE_SOCKET";
 
-/**
- * With `waitReplaced`, our plugin keeps serving until the Go plugin's DaemonSet copies its `rdma`
- * over ours: the handover runs once before and once right after that, so an attachment made in
- * between is handed over too, and only a pod deleted within a poll of the swap misses it.
- */
-export async function uninstall(cniBinDir: string, env: Record<string, string | undefined>, log: Logger, waitReplaced = false, pollMs = 1000): Promise<HandoverSummary> {
+export interface UninstallOptions {
+  /**
+   * Our plugin keeps serving until the Go plugin's DaemonSet copies its `rdma` over ours: the
+   * handover runs once before and once right after that, so an attachment made in between is
+   * handed over too, and only a pod deleted within a poll of the swap misses it.
+   */
+  waitReplaced?: boolean;
+  /** Where `rdma install --systemd-units` wrote the units, removed with the executables. */
+  systemdUnitsDir?: string;
+  pollMs?: number;
+}
+
+export async function uninstall(cniBinDir: string, env: Record<string, string | undefined>, log: Logger, opts: UninstallOptions = {}): Promise<HandoverSummary> {
+  const { waitReplaced = false, systemdUnitsDir, pollMs = 1000 } = opts;
   const settings = readSettings(env);
   const stateDir = settings.stateDir ?? "/run/cni/rdma";
   const handOver = (): HandoverSummary => {
@@ -51,6 +61,7 @@ export async function uninstall(cniBinDir: string, env: Record<string, string | 
   }
   removeIfOurs(`${cniBinDir}/${INSTALLED_NAME}`, log);
   removeIfOurs(`${cniBinDir}/${ENGINE_NAME}`, log);
+  if (systemdUnitsDir !== undefined) removeSystemdUnits(systemdUnitsDir, log);
   return summary;
 }
 

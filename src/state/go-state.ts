@@ -56,6 +56,47 @@ export function readGoRecord(dir: string, key: AttachmentKey): GoRecord | { erro
   const file = goRecordPath(dir, key);
   // Every DEL without a record of ours asks: a stat that finds nothing costs less than a failed open's error.
   if (file === undefined || !fs.existsSync(file)) return undefined;
+  return readGoRecordFile(file);
+}
+
+export interface GoRecordFile {
+  file: string;
+  /** `<network>-<container id>-<ifname>`, as its DEL names it: the three cannot be told apart again, as each may hold "-". */
+  name: string;
+  record: GoRecord;
+}
+
+/**
+ * Every record in `dir` (none when it does not exist), and the files there that are not records;
+ * write-in-progress temp files are skipped. Throws when the directory cannot be listed.
+ */
+export function listGoRecords(dir: string): { records: GoRecordFile[]; unreadable: { file: string; reason: string }[] } {
+  const records: GoRecordFile[] = [];
+  const unreadable: { file: string; reason: string }[] = [];
+  if (!fs.existsSync(dir)) return { records, unreadable };
+  for (const name of fs.readdirSync(dir).sort()) {
+    if (name.startsWith(".")) continue; // no record name starts with "." (goRecordPath); our temp files do
+    const file = `${dir}/${name}`;
+    // Opened only when a regular file: a FIFO someone left there would block the open.
+    let regular: boolean;
+    try {
+      regular = fs.lstatSync(file).isFile();
+    } catch {
+      continue; // removed since the listing: its DEL ran
+    }
+    if (!regular) {
+      unreadable.push({ file, reason: "not a regular file" });
+      continue;
+    }
+    const read = readGoRecordFile(file);
+    if (read === undefined) continue; // removed since the listing: its DEL ran
+    if ("error" in read) unreadable.push({ file, reason: read.error });
+    else records.push({ file, name, record: read });
+  }
+  return { records, unreadable };
+}
+
+function readGoRecordFile(file: string): GoRecord | { error: string } | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -194,11 +194,6 @@ function pollOne(fd: number, events: number, ms: number): number {
   return n === 0 ? 0 : ((pfd[1] ?? 0) >>> 16) & 0xffff;
 }
 
-/** True when the listener holds a connection nobody has accepted yet. */
-export function connectionWaiting(listenFd: number): boolean {
-  return (pollOne(listenFd, POLLIN, 0) & POLLIN) !== 0;
-}
-
 /** True when the peer has closed its end entirely (not only its write side): nobody waits for an answer. */
 export function peerGone(fd: number): boolean {
   return (pollOne(fd, 0, 0) & POLLHUP) !== 0;

@@ -16,7 +16,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function doctor(args: string[], env: Record<string, string> = {}) {
-  const r = Bun.spawnSync([BIN, "doctor", ...args], { env: { PATH: "/usr/bin:/bin", RDMA_CNI_STATE_DIR: `${tmp}/state`, ...env }, stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync([BIN, "doctor", ...args], { env: { PATH: "/usr/bin:/bin", RDMA_CNI_STATE_DIR: `${tmp}/state`, RDMA_CNI_GO_STATE_DIR: `${tmp}/go-state`, ...env }, stdout: "pipe", stderr: "pipe" });
   return { status: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
@@ -49,6 +49,8 @@ describe("rdma doctor as a process", () => {
     expect(report.rdma.present).toBe(false);
     expect(report.sysfsRoot).toBe(`${tmp}/sys`);
     expect(report.stateDir).toBe(`${tmp}/state`);
+    expect(report.goStateDir).toBe(`${tmp}/go-state`);
+    expect(report.goRecords).toEqual([]);
     expect(report.findings.map((f: { id: string }) => f.id)).toEqual(["rdma-absent", "state-dir-missing"]);
     expect(report.summary.exitStatus).toBe(1);
     expectNoStackTrace(r.stderr);
@@ -57,7 +59,7 @@ describe("rdma doctor as a process", () => {
   test("--help prints the usage and exits 0; a bad flag is exit 2 with the usage on stderr", () => {
     const help = doctor(["--help"]);
     expect(help.status).toBe(0);
-    expect(help.stdout).toStartWith("usage: rdma doctor [--json] [--state-dir DIR] [--sysfs-root DIR]\n");
+    expect(help.stdout).toStartWith("usage: rdma doctor [--json] [--state-dir DIR] [--go-state-dir DIR] [--sysfs-root DIR]\n");
     const bad = doctor(["--frobnicate"]);
     expect(bad.status).toBe(2);
     expect(bad.stdout).toBe("");

@@ -63,7 +63,7 @@ describe("doctor output", () => {
     expect(json.endsWith("}\n")).toBe(true);
     const parsed = JSON.parse(json);
     expect(parsed).toEqual(JSON.parse(JSON.stringify(report)));
-    expect(Object.keys(parsed)).toEqual(["schema", "generatedAt", "plugin", "kernel", "rdma", "sysfsRoot", "stateDir", "devices", "attachments", "unreadableRecords", "locks", "findings", "summary"]);
+    expect(Object.keys(parsed)).toEqual(["schema", "generatedAt", "plugin", "kernel", "rdma", "sysfsRoot", "stateDir", "devices", "attachments", "unreadableRecords", "goStateDir", "goRecords", "unreadableGoRecords", "locks", "findings", "summary"]);
     expect(parsed.summary).toEqual({ errors: 0, warnings: 1, infos: 1, needsAttention: true, exitStatus: 1 });
     expect(parsed.devices.map((d: { name: string; state: string }) => `${d.name}:${d.state}`)).toEqual(["mlx5_2:free", "mlx5_3:attached", "mlx5_4:returned"]);
   });

@@ -237,6 +237,7 @@ export class FakeNode<N extends Netns = FakeNetns> {
       netns: this.netns,
       sysfsRoot: this.sysfs,
       stateDir: this.stateDir,
+      goStateDir: this.goStateDir,
       procRoot: this.proc,
       probeLock: tryLockFile,
       now: () => new Date("2026-01-02T03:04:05Z"),

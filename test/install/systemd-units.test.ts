@@ -1,13 +1,14 @@
 /**
  * `rdma install --systemd-units`: the arguments, the units it writes, deployment/systemd/ kept
- * equal to them, and (where this machine has systemd-analyze) systemd's own check of both units.
+ * equal to them, (where this machine has systemd-analyze) systemd's own check of both units, and
+ * their removal by `--uninstall --systemd-units`, of ours only.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { InstallError } from "../../src/install/errors.ts";
 import { parseInstallArgs } from "../../src/install/options.ts";
-import { installSystemdUnits, systemdUnits } from "../../src/install/systemd-units.ts";
+import { installSystemdUnits, removeSystemdUnits, systemdUnits, UNIT_MARKER } from "../../src/install/systemd-units.ts";
 import { StreamLogger } from "../../src/log.ts";
 
 const DEPLOYMENT = `${import.meta.dir}/../../deployment/systemd`;
@@ -91,5 +92,68 @@ describe("the units", () => {
     const r = Bun.spawnSync([analyze ?? "", "verify", `${dir}/rdma-engine.socket`, `${dir}/rdma-engine.service`], { stdout: "pipe", stderr: "pipe" });
     expect(`${r.stdout.toString()}${r.stderr.toString()}`).toBe("");
     expect(r.exitCode).toBe(0);
+  });
+});
+
+describe("--uninstall --systemd-units removes the units", () => {
+  /** A logger that keeps its lines, and the lines at `level`. */
+  function recording() {
+    const lines: { level: string; msg: string }[] = [];
+    const log = new StreamLogger((l) => void lines.push(JSON.parse(l)), "info", {});
+    return { log, at: (level: string) => lines.filter((l) => l.level === level).map((l) => l.msg) };
+  }
+  const NAMES = ["rdma-engine.service", "rdma-engine.socket"];
+
+  test("each unit it wrote starts with the marker line", () => {
+    for (const u of systemdUnits("/opt/cni/bin")) expect(u.text.split("\n")[0]).toBe(UNIT_MARKER);
+  });
+
+  test("those it wrote go, other files stay, and the log names the systemctl commands still to run", () => {
+    const dir = `${tmp}/remove`;
+    fs.mkdirSync(dir);
+    installSystemdUnits(dir, "/opt/cni/bin", quiet);
+    fs.writeFileSync(`${dir}/other.service`, "[Service]\n");
+    const { log, at } = recording();
+    removeSystemdUnits(`${dir}/`, log);
+    expect(fs.readdirSync(dir)).toEqual(["other.service"]);
+    expect(at("info")).toEqual([
+      `removed ${dir}/rdma-engine.socket`,
+      `removed ${dir}/rdma-engine.service`,
+      "then, on the host (harmless if done before): systemctl stop rdma-engine.socket rdma-engine.service; systemctl disable rdma-engine.socket; systemctl daemon-reload",
+    ]);
+    expect(at("warn")).toEqual([]);
+  });
+
+  test("a unit of that name it did not write, or a symlink, stays and is named in a warning", () => {
+    const dir = `${tmp}/foreign`;
+    fs.mkdirSync(dir);
+    installSystemdUnits(dir, "/opt/cni/bin", quiet);
+    // Someone's own service under our name (the marker further down does not make it ours), and
+    // our socket unit linked in from elsewhere (`systemctl link`): neither is a file we wrote.
+    const foreign = `[Unit]\nDescription=mine\n${UNIT_MARKER}\n`;
+    fs.writeFileSync(`${dir}/rdma-engine.service`, foreign);
+    fs.renameSync(`${dir}/rdma-engine.socket`, `${tmp}/linked.socket`);
+    fs.symlinkSync(`${tmp}/linked.socket`, `${dir}/rdma-engine.socket`);
+    const { log, at } = recording();
+    removeSystemdUnits(dir, log);
+    expect(fs.readdirSync(dir).sort()).toEqual(NAMES);
+    expect(fs.readFileSync(`${dir}/rdma-engine.service`, "utf8")).toBe(foreign);
+    expect(fs.readFileSync(`${tmp}/linked.socket`, "utf8").split("\n")[0]).toBe(UNIT_MARKER);
+    expect(at("warn")).toEqual([
+      `left ${dir}/rdma-engine.socket: it is a symlink, not written by rdma install --systemd-units`,
+      `left ${dir}/rdma-engine.service: its first line is not ${JSON.stringify(UNIT_MARKER)}, not written by rdma install --systemd-units`,
+    ]);
+    expect(at("info")).toEqual([`no systemd unit of this plugin in ${dir}`]);
+  });
+
+  test("only one of ours left: that one goes", () => {
+    const dir = `${tmp}/half`;
+    fs.mkdirSync(dir);
+    installSystemdUnits(dir, "/opt/cni/bin", quiet);
+    fs.rmSync(`${dir}/rdma-engine.socket`);
+    const { log, at } = recording();
+    removeSystemdUnits(dir, log);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(at("info")[0]).toBe(`removed ${dir}/rdma-engine.service`);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `rdma install --uninstall` as a process (build/rdma, build/rdma-shim beside it): our shim and
  * engine leave the CNI bin dir, an `rdma` that is not ours stays, and the state dir's attachments
- * are handed over (their handover in detail: test/plugin/go-plugin.test.ts).
+ * are handed over (their handover in detail: test/plugin/go-plugin.test.ts); with --systemd-units
+ * the units `rdma install --systemd-units` wrote go too (in detail: systemd-units.test.ts).
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import * as fs from "node:fs";
@@ -33,11 +34,11 @@ function run(args: string[], state: string) {
 }
 
 /** A CNI bin dir with our shim as rdma and the engine as rdma-engine, as the DaemonSet's installer leaves it. */
-function installed(): { dir: string; state: string } {
+function installed(...extra: string[]): { dir: string; state: string } {
   const dir = `${tmp}/bin-${++n}`;
   fs.mkdirSync(dir);
   const state = `${tmp}/state-${n}`;
-  const r = run(["--no-sleep", "--cni-bin-dir", dir], state);
+  const r = run(["--no-sleep", "--cni-bin-dir", dir, ...extra], state);
   expect(r.status).toBe(0);
   expect(fs.readdirSync(dir).sort()).toEqual(["rdma", "rdma-engine"]);
   return { dir, state };
@@ -62,6 +63,40 @@ test("leaves an rdma that is not ours (the Go plugin's, copied over our shim)", 
   expect(fs.readdirSync(dir)).toEqual(["rdma"]);
   expect(fs.readFileSync(`${dir}/rdma`, "utf8")).toContain("Go rdma-cni");
   expect(r.stderr).toContain("it is not this plugin's");
+});
+
+test("--systemd-units: the units install wrote stay without it and go with it", () => {
+  const units = `${tmp}/units-kept-then-removed`;
+  fs.mkdirSync(units);
+  const { dir, state } = installed("--systemd-units", units);
+  expect(fs.readdirSync(units).sort()).toEqual(["rdma-engine.service", "rdma-engine.socket"]);
+
+  const without = run(["--uninstall", "--cni-bin-dir", dir], state);
+  expect(without.status).toBe(0);
+  expect(fs.readdirSync(units).sort()).toEqual(["rdma-engine.service", "rdma-engine.socket"]);
+  expect(without.stderr).not.toContain(units);
+
+  const r = run(["--uninstall", "--cni-bin-dir", dir, "--systemd-units", units], state);
+  expect(r.status).toBe(0);
+  expect(fs.readdirSync(units)).toEqual([]);
+  expect(r.stderr).toContain(`removed ${units}/rdma-engine.socket`);
+  expect(r.stderr).toContain(`removed ${units}/rdma-engine.service`);
+  expect(r.stderr).toContain("systemctl stop rdma-engine.socket rdma-engine.service; systemctl disable rdma-engine.socket; systemctl daemon-reload");
+});
+
+test("--systemd-units: a unit of our name that someone else wrote stays, with a warning, and the uninstall succeeds", () => {
+  const units = `${tmp}/units-foreign`;
+  fs.mkdirSync(units);
+  const { dir, state } = installed("--systemd-units", units);
+  fs.writeFileSync(`${units}/rdma-engine.service`, "[Service]\nExecStart=/usr/local/bin/my-engine\n");
+  const r = run(["--uninstall", "--cni-bin-dir", dir, "--systemd-units", units], state);
+  expect(r.status).toBe(0);
+  expect(fs.readdirSync(dir)).toEqual([]);
+  expect(fs.readdirSync(units)).toEqual(["rdma-engine.service"]);
+  expect(fs.readFileSync(`${units}/rdma-engine.service`, "utf8")).toContain("my-engine");
+  const warning = r.stderr.split("\n").find((l) => l.includes('"level":"warn"'));
+  expect(warning).toContain(`left ${units}/rdma-engine.service`);
+  expect(r.stderr).toContain(`removed ${units}/rdma-engine.socket`);
 });
 
 test("an --uninstall that finds nothing installed succeeds", () => {

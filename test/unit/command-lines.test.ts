@@ -24,6 +24,7 @@ const VALUED: [string, Parse, string, string, Record<string, unknown>][] = [
   ["engine", engine, "--timeout-ms", "250", { timeoutMs: 250 }],
   ["doctor", doctor, "--state-dir", "/run/cni/x", { stateDir: "/run/cni/x" }],
   ["doctor", doctor, "--sysfs-root", "/tmp/sys", { sysfsRoot: "/tmp/sys" }],
+  ["doctor", doctor, "--go-state-dir", "/var/lib/go", { goStateDir: "/var/lib/go" }],
   ["install", install, "--cni-bin-dir", "/opt/cni/bin", { cniBinDir: "/opt/cni/bin" }],
   ["install", install, "--shim", "/s/rdma-shim", { shim: { kind: "path", path: "/s/rdma-shim" } }],
   ["install", install, "--systemd-units", "/etc/systemd/system", { systemdUnitsDir: "/etc/systemd/system" }],
@@ -111,7 +112,8 @@ describe("rdma install's exclusive flags keep their rules in either syntax", () 
     expect(parseInstallArgs(["--wait-replaced"])).toEqual({ error: "--wait-replaced goes with --uninstall" });
     expect(parseInstallArgs(["--wait-replaced", "--uninstall", "--cni-bin-dir=/b"])).toMatchObject({ options: { uninstall: "wait-replaced", cniBinDir: "/b" } });
     expect(parseInstallArgs(["--uninstall"])).toMatchObject({ options: { uninstall: "now" } });
-    expect(parseInstallArgs(["--uninstall", "--systemd-units=/u"])).toEqual({ error: "--systemd-units installs: it cannot go with --uninstall" });
+    expect(parseInstallArgs(["--uninstall", "--systemd-units=/u"])).toMatchObject({ options: { uninstall: "now", systemdUnitsDir: "/u" } });
+    expect(parseInstallArgs(["--systemd-units", "/u", "--uninstall", "--wait-replaced"])).toMatchObject({ options: { uninstall: "wait-replaced", systemdUnitsDir: "/u" } });
     expect(parseInstallArgs(["--uninstall=yes"])).toEqual({ error: 'unknown argument "--uninstall=yes"' });
   });
 });
